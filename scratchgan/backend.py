@@ -1,0 +1,110 @@
+"""The array backend: the one core module that imports NumPy or CuPy.
+
+Everything else in scratchgan reaches arrays through ``backend.xp`` (the active
+module) or ``get_array_module(array)`` (the module an array belongs to), so the
+same code runs on the CPU (NumPy, the default) and on a GPU (CuPy).
+
+    import scratchgan as sg
+    sg.use_backend("cupy")           # or: SCRATCHGAN_BACKEND=cupy python ...
+    xp = sg.backend.xp               # numpy or cupy
+"""
+from __future__ import annotations
+
+import os
+import types
+
+import numpy
+
+xp: types.ModuleType = numpy          # the active array module; replaced by use_backend()
+name: str = "numpy"
+
+
+class BackendError(RuntimeError):
+    """The requested backend cannot be used on this machine."""
+
+
+def _import_cupy() -> types.ModuleType:
+    try:
+        import cupy
+    except ImportError as exc:  # cupy is an optional extra
+        raise BackendError(
+            "the 'cupy' backend needs CuPy, which is not installed: "
+            "pip install 'scratchgan[cuda]' (or the cupy-cudaXXx wheel for your CUDA)"
+        ) from exc
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise BackendError("the 'cupy' backend found CuPy but no GPU")
+    except cupy.cuda.runtime.CUDARuntimeError as exc:
+        raise BackendError(f"the 'cupy' backend found CuPy but no usable GPU: {exc}") from exc
+    return cupy
+
+
+def available_backends() -> list[str]:
+    """The backends that work on this machine: always 'numpy', 'cupy' where a GPU is."""
+    names = ["numpy"]
+    try:
+        _import_cupy()
+        names.append("cupy")
+    except BackendError:
+        pass
+    return names
+
+
+def use_backend(backend: str) -> types.ModuleType:
+    """Switch the active array module to ``'numpy'`` or ``'cupy'`` and return it.
+
+    Tensors created afterwards live on that backend; existing ones stay where they are.
+    """
+    global xp, name
+    if backend == "numpy":
+        xp, name = numpy, "numpy"
+    elif backend == "cupy":
+        xp, name = _import_cupy(), "cupy"
+    else:
+        raise BackendError(f"unknown backend {backend!r}: choose 'numpy' or 'cupy'")
+    return xp
+
+
+def get_array_module(array) -> types.ModuleType:
+    """numpy or cupy: the module that owns ``array`` (numpy for anything not on a GPU)."""
+    if type(array).__module__.startswith("cupy"):
+        import cupy
+        return cupy
+    return numpy
+
+
+def to_numpy(array) -> numpy.ndarray:
+    """A NumPy copy of any array (or Tensor): for plots, files and printing, at the edges."""
+    array = getattr(array, "data", array) if hasattr(array, "creator") else array
+    if type(array).__module__.startswith("cupy"):
+        return array.get()
+    return numpy.asarray(array)
+
+
+def asarray(data, dtype=None):
+    """``data`` as an array of the active backend (copied to the GPU if needed)."""
+    return xp.asarray(data, dtype=dtype)
+
+
+def seed(n: int) -> None:
+    """Seed NumPy's and (where present) CuPy's global generators, so runs repeat."""
+    numpy.random.seed(n)
+    if name == "cupy":
+        xp.random.seed(n)
+
+
+def _backend_from_environment() -> None:
+    requested = os.environ.get("SCRATCHGAN_BACKEND", "numpy").strip().lower() or "numpy"
+    use_backend(requested)
+
+
+_backend_from_environment()
+
+
+def scatter_add(target, index, values) -> None:
+    """target[index] += values, adding (not overwriting) where an index repeats."""
+    if type(target).__module__.startswith("cupy"):
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+    else:
+        numpy.add.at(target, index, values)

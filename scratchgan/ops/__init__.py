@@ -1,0 +1,1 @@
+"""Every differentiable op, grouped by family; ``scratchgan.functional`` gathers them."""

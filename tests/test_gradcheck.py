@@ -1,0 +1,94 @@
+"""gradcheck must be able to fail, and its report must say what to look at."""
+import numpy as np
+import pytest
+
+import scratchgan as sg
+from scratchgan import functional as F
+
+
+class HalfSigmoid(F.Sigmoid):
+    def backward(self, gy):
+        y = self.output
+        return gy * y * (1 - y) * 0.5            # planted: a missing factor of 2
+
+
+class FlippedTanh(F.Tanh):
+    def backward(self, gy):
+        y = self.output
+        return -gy * (1 - y * y)                 # planted: wrong sign
+
+
+class TransposedMatMul(F.MatMul):
+    def backward(self, gy):
+        a, b = self.inputs
+        return gy @ b.T, gy.T @ a                # planted: gyᵀa = (aᵀgy)ᵀ, transposed
+
+
+class ZeroExp(F.Exp):
+    def backward(self, gy):
+        return gy * 0                            # planted: forgot the gradient
+
+
+class TanhFirstOrderOnly(F.Tanh):
+    def backward(self, gy):
+        y = self.output.data                     # planted: raw array, not a Tensor:
+        return gy * sg.Tensor(1 - y * y)         # right once, invisible to double backprop
+
+
+def test_a_wrong_backward_fails_with_a_full_report(rng):
+    x = rng.standard_normal((3, 4))
+    with pytest.raises(sg.GradcheckError) as info:
+        sg.gradcheck(lambda t: HalfSigmoid()(t), [x], name="Sigmoid.backward")
+    report = str(info.value)
+    assert "gradcheck failed for Sigmoid.backward, input 0 (shape (3, 4), float64)" in report
+    assert "12 of 12 elements are off; worst at [" in report
+    assert "analytic" in report and "numeric" in report and "relative error 5.0e-01" in report
+    assert "missing factor of 2" in report
+
+
+@pytest.mark.parametrize("op, shapes, hint", [
+    (lambda t: FlippedTanh()(t), [(3, 4)], "sign is flipped"),
+    (lambda a, b: TransposedMatMul()(a, b), [(4, 4), (4, 4)], "transpose"),
+    (lambda t: ZeroExp()(t), [(3, 4)], "zero everywhere"),
+])
+def test_classic_mistakes_get_their_hint(op, shapes, hint, rng):
+    inputs = [rng.standard_normal(s) for s in shapes]
+    with pytest.raises(sg.GradcheckError, match=hint):
+        sg.gradcheck(op, inputs)
+
+
+def test_only_the_wrong_elements_are_marked(rng):
+    class WrongAt12(F.Neg):
+        def backward(self, gy):
+            off = np.zeros(gy.shape)
+            off[1, 2] = 0.5
+            return -gy + sg.Tensor(off)
+
+    with pytest.raises(sg.GradcheckError) as info:
+        sg.gradcheck(lambda t: WrongAt12()(t), [rng.standard_normal((3, 4))])
+    report = str(info.value)
+    assert "1 of 12 elements are off; worst at [1, 2]" in report
+    assert ". . x ." in report
+
+
+def test_a_backward_that_is_not_differentiable_fails_second_order(rng):
+    x = [rng.standard_normal((3, 4))]
+    assert sg.gradcheck(lambda t: TanhFirstOrderOnly()(t), x)
+    with pytest.raises(sg.GradcheckError, match="second order"):
+        sg.gradgradcheck(lambda t: TanhFirstOrderOnly()(t), x)
+
+
+def test_a_shape_error_in_backward_becomes_a_report(rng):
+    class ForgetsToSum(F.Add):
+        def backward(self, gy):
+            return gy, gy
+
+    with pytest.raises(sg.GradcheckError, match=r"ForgetsToSum.backward returned a gradient "
+                                                r"of shape \(3, 4\) for input 1 of shape \(1, 4\)"):
+        sg.gradcheck(lambda a, b: ForgetsToSum()(a, b),
+                     [rng.standard_normal((3, 4)), rng.standard_normal((1, 4))])
+
+
+def test_gradcheck_returns_false_when_asked_not_to_raise(rng):
+    assert sg.gradcheck(lambda t: ZeroExp()(t), [rng.standard_normal(3)],
+                        raise_exception=False) is False
