@@ -100,7 +100,7 @@ class Tensor:
         self.name: str | None = None
 
     # --- what the array looks like ------------------------------------------------------
-    shape = property(lambda self: tuple(self.data.shape))
+    shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: int(self.data.size))
     dtype = property(lambda self: self.data.dtype)
@@ -207,13 +207,16 @@ class Function:
     needs_input_grad: tuple[bool, ...]
 
     def __call__(self, *inputs) -> Tensor:
-        first = next((x for x in inputs if isinstance(x, Tensor)), None)
-        inputs = tuple(as_tensor(x, like=first) for x in inputs)
-        y = Tensor(self.forward(*(x.data for x in inputs)))
+        for x in inputs:
+            if type(x) is not Tensor:                    # numbers, arrays: wrap them all
+                first = next((x for x in inputs if isinstance(x, Tensor)), None)
+                inputs = tuple(as_tensor(x, like=first) for x in inputs)
+                break
+        y = Tensor(self.forward(*[x.data for x in inputs]))
         if _Mode.detect_anomaly:
             where = (f"{_Mode.in_backward_of}.backward: " if _Mode.in_backward_of else "")
             _check_finite(y.data, f"{where}the output of {self.name}")
-        if _Mode.grad_enabled and any(x.requires_grad for x in inputs):
+        if _Mode.grad_enabled and any([x.requires_grad for x in inputs]):
             y.requires_grad = True
             y.creator = self
             self.inputs = inputs
@@ -268,13 +271,13 @@ def _topological_order(roots: Sequence[Tensor]) -> list[Function]:
 def _run_backward(outputs, output_grads, targets, retain_graph, create_graph):
     """Propagate gradients from ``outputs`` down the graph.
 
-    Returns {id(tensor): (tensor, gradient)} for the leaves that require grad, or, when
-    ``targets`` is given, for those tensors only (and then walks only the paths that lead
-    to them).
+    Returns {id(tensor): (tensor, gradient)} for the leaves that require grad or, when
+    ``targets`` is given, for those tensors only (walking only the paths that reach them).
     """
     if retain_graph is None:
         retain_graph = create_graph
-    grads: dict[int, Tensor] = {}
+    grads: dict[int, Tensor] = {}      # id(tensor) -> dL/d(tensor), summed over its uses
+    leaves: dict[int, Tensor] = {}     # the tensors whose gradient we return
     for y, gy in zip(outputs, output_grads):
         if gy is None:
             if y.size != 1:
@@ -286,65 +289,79 @@ def _run_backward(outputs, output_grads, targets, retain_graph, create_graph):
         if gy.shape != y.shape:
             raise ValueError(f"backward(): gradient shape {gy.shape} != output shape {y.shape}")
         grads[id(y)] = grads[id(y)] + gy if id(y) in grads else gy
+        if y.is_leaf:
+            leaves[id(y)] = y
 
     order = _topological_order(outputs)
-    target_ids = None if targets is None else {id(t) for t in targets}
-    leads_to_target = set()     # ids of functions with a path to a target (grad() only)
-    if target_ids is not None:
-        for f in reversed(order):   # inputs' creators come first in this direction
-            if any(id(x) in target_ids or id(x.creator) in leads_to_target for x in f.inputs):
-                leads_to_target.add(id(f))
+    if targets is None:
+        wanted = None
+        relevant = None
+    else:
+        wanted = {id(t): t for t in targets}
+        relevant = _functions_leading_to(order, wanted)
 
-    results: dict[int, tuple[Tensor, Tensor]] = {}
     with (enable_grad() if create_graph else no_grad()):
         for f in order:
             y = f.output
-            gy = grads.pop(id(y), None) if y is not None else None
-            if gy is None or (target_ids is not None and id(f) not in leads_to_target):
+            if y is None or id(y) not in grads or (relevant is not None and id(f) not in relevant):
                 continue
-            needed = tuple(
-                x.requires_grad and (target_ids is None or id(x) in target_ids
-                                     or id(x.creator) in leads_to_target)
-                for x in f.inputs)
-            f.needs_input_grad = needed
+            # a wanted tensor keeps its gradient; others are dropped once passed on
+            gy = grads[id(y)] if wanted and id(y) in wanted else grads.pop(id(y))
+            if relevant is None:
+                f.needs_input_grad = tuple(x.requires_grad for x in f.inputs)
+            else:
+                f.needs_input_grad = tuple(x.requires_grad and (id(x) in wanted or
+                                                                id(x.creator) in relevant)
+                                           for x in f.inputs)
             _Mode.in_backward_of = f.name
             try:
                 gxs = f.backward(gy)
             finally:
                 _Mode.in_backward_of = None
-            if not isinstance(gxs, tuple):
-                gxs = (gxs,)
-            if len(gxs) != len(f.inputs):
-                raise RuntimeError(f"{f.name}.backward returned {len(gxs)} gradient(s) for "
-                                   f"{len(f.inputs)} input(s)")
-            for i, (x, gx) in enumerate(zip(f.inputs, gxs)):
-                if gx is None or not needed[i]:
+            for i, (x, gx) in enumerate(zip(f.inputs, _checked(f, gxs))):
+                if gx is None or not f.needs_input_grad[i]:
                     continue
-                gx = as_tensor(gx, like=x)
-                if gx.shape != x.shape:
-                    raise RuntimeError(
-                        f"{f.name}.backward returned a gradient of shape {gx.shape} for input "
-                        f"{i} of shape {x.shape}; gradients must have their input's shape "
-                        f"(was a broadcast axis not summed with sum_to?)")
-                if _Mode.detect_anomaly:
-                    _check_finite(gx.data, f"the gradient {f.name}.backward returned for "
-                                           f"input {i}")
                 key = id(x)
                 grads[key] = grads[key] + gx if key in grads else gx
-                is_wanted = (x.creator is None) if target_ids is None else key in target_ids
-                if is_wanted:
-                    results[key] = (x, grads[key])
-        # Targets that are also outputs (or leaves reached only through roots) keep theirs.
-        for key, g in grads.items():
-            if key not in results:
-                for y in outputs:
-                    if id(y) == key and (target_ids is None and y.is_leaf
-                                         or target_ids is not None and key in target_ids):
-                        results[key] = (y, g)
+                if wanted is None and x.creator is None:
+                    leaves[key] = x
     if not retain_graph:
         for f in order:          # drop the inputs so their arrays can be freed now
             f.inputs = None
-    return results
+    chosen = leaves if wanted is None else wanted
+    return {key: (t, grads[key]) for key, t in chosen.items() if key in grads}
+
+
+def _functions_leading_to(order, wanted) -> set[int]:
+    """ids of the functions on some path from a wanted tensor to the outputs."""
+    relevant: set[int] = set()
+    for f in reversed(order):        # in this direction, inputs' creators come first
+        if any(id(x) in wanted or id(x.creator) in relevant for x in f.inputs):
+            relevant.add(id(f))
+    return relevant
+
+
+def _checked(f: Function, gxs) -> tuple:
+    """The gradients a backward returned, one per input, each of its input's shape."""
+    if not isinstance(gxs, tuple):
+        gxs = (gxs,)
+    if len(gxs) != len(f.inputs):
+        raise RuntimeError(f"{f.name}.backward returned {len(gxs)} gradient(s) for "
+                           f"{len(f.inputs)} input(s)")
+    checked = []
+    for i, (x, gx) in enumerate(zip(f.inputs, gxs)):
+        if gx is not None:
+            if type(gx) is not Tensor:
+                gx = as_tensor(gx, like=x)
+            if gx.data.shape != x.data.shape:
+                raise RuntimeError(
+                    f"{f.name}.backward returned a gradient of shape {gx.shape} for input "
+                    f"{i} of shape {x.shape}; gradients must have their input's shape "
+                    f"(was a broadcast axis not summed with sum_to?)")
+            if _Mode.detect_anomaly:
+                _check_finite(gx.data, f"the gradient {f.name}.backward returned for input {i}")
+        checked.append(gx)
+    return tuple(checked)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,

@@ -67,6 +67,8 @@ def use_backend(backend: str) -> types.ModuleType:
 
 def get_array_module(array) -> types.ModuleType:
     """numpy or cupy: the module that owns ``array`` (numpy for anything not on a GPU)."""
+    if isinstance(array, numpy.ndarray):
+        return numpy
     if type(array).__module__.startswith("cupy"):
         import cupy
         return cupy

@@ -89,6 +89,10 @@ OPS = {
     "softmax":        (lambda x: F.softmax(x, axis=-1), [(2, 3, 4)],         "any"),
     # losses
     "bce_logits":     (F.binary_cross_entropy_with_logits, [(6, 1), (6, 1)], "logits_targets"),
+    "bce_logits_none": (lambda l, t: F.binary_cross_entropy_with_logits(l, t, reduction="none"),
+                        [(3, 4), (3, 4)], "logits_targets"),
+    "bce_logits_sum": (lambda l, t: F.binary_cross_entropy_with_logits(l, t, reduction="sum"),
+                       [(5,), (5,)], "logits_targets"),
     "mse":            (F.mse_loss,                   [(3, 4), (3, 4)],       "any"),
     "l1":             (F.l1_loss,                    [(3, 4), (3, 4)],       "apart"),
 }
