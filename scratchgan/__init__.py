@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 
 def seed(n: int) -> None:
-    """Seed every random generator scratchgan uses (NumPy's, and CuPy's where active)."""
+    """Seed every random generator scratchgan uses: same seed, same run."""
     backend.seed(n)
 
 

@@ -88,11 +88,44 @@ def asarray(data, dtype=None):
     return xp.asarray(data, dtype=dtype)
 
 
+# --- random numbers -------------------------------------------------------------------
+# One NumPy Generator draws every random number scratchgan uses (initial weights, noise
+# z, dropout masks, shuffling), on the CPU, then moves it to the active backend.  So a
+# seed gives the same numbers on NumPy and on CuPy, and the generator's state can be
+# saved in a checkpoint and restored for an exact resume.
+_rng = numpy.random.default_rng(0)
+
+
 def seed(n: int) -> None:
-    """Seed NumPy's and (where present) CuPy's global generators, so runs repeat."""
+    """Seed scratchgan's generator (and NumPy's/CuPy's global ones, for user code)."""
+    global _rng
+    _rng = numpy.random.default_rng(n)
     numpy.random.seed(n)
     if name == "cupy":
         xp.random.seed(n)
+
+
+def rng() -> numpy.random.Generator:
+    return _rng
+
+
+def rng_state() -> dict:
+    """The generator's state as plain JSON-able data (for checkpoints)."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    _rng.bit_generator.state = state
+
+
+def random_normal(shape, mean: float = 0.0, std: float = 1.0, dtype="float32"):
+    """An array of the active backend with N(mean, std²) entries."""
+    return xp.asarray(_rng.normal(mean, std, shape).astype(dtype))
+
+
+def random_uniform(shape, low: float = 0.0, high: float = 1.0, dtype="float32"):
+    """An array of the active backend with U[low, high) entries."""
+    return xp.asarray(_rng.uniform(low, high, shape).astype(dtype))
 
 
 def _backend_from_environment() -> None:

@@ -1,0 +1,191 @@
+"""The original GAN (Goodfellow et al. 2014) on MNIST: two multilayer perceptrons.
+
+G maps noise z ~ N(0, I) to an image in [−1, 1]⁷⁸⁴; D maps an image to a logit, the
+probability "real" being σ(logit).  Training is the paper's Algorithm 1:
+
+    for each iteration:
+        for k steps:   sample {z⁽ⁱ⁾}, {x⁽ⁱ⁾};  descend  L_D = −[log D(x) + log(1 − D(G(z)))]
+        once:          sample {z⁽ⁱ⁾};          descend  L_G  (saturating:  log(1 − D(G(z)))
+                                                              non-saturating: −log D(G(z)))
+
+On top of the paper, each preset can switch on what the literature found to help:
+one-sided label smoothing, an exponential moving average of G's weights, dropout in D,
+separate learning rates for D and G.  ``PRESETS`` holds the named setups.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field, fields
+
+from .. import backend, losses, nn, optim
+from ..autograd import Tensor, no_grad
+
+
+@dataclass
+class MLPGANConfig:
+    """Everything that defines a run (saved in the checkpoint and metrics.json)."""
+    z_dim: int = 100
+    g_hidden: tuple = (256, 512, 1024)
+    d_hidden: tuple = (1024, 512, 256)
+    slope: float = 0.2                  # LeakyReLU's negative slope, in G and D
+    g_batchnorm: bool = False
+    d_dropout: float = 0.3
+    g_loss: str = "nonsaturating"       # or "saturating" (the paper's minimax form)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple = (0.5, 0.999)
+    batch_size: int = 64
+    k: int = 1                          # discriminator steps per generator step
+    real_label: float = 1.0             # < 1: one-sided label smoothing
+    ema_decay: float = 0.0              # > 0: keep an EMA copy of G for sampling
+    epochs: int = 20
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MLPGANConfig":
+        known = {f.name for f in fields(cls)}
+        d = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known}
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+
+PRESETS: dict[str, MLPGANConfig] = {
+    # PyTorch-GAN's gan.py: kept to compare with; BatchNorm in G, a small D, no dropout.
+    "pytorch-gan": MLPGANConfig(z_dim=100, g_hidden=(128, 256, 512, 1024), d_hidden=(512, 256),
+                                g_batchnorm=True, d_dropout=0.0, batch_size=64, epochs=13),
+    # The common tutorial MLP GAN: no BatchNorm, dropout 0.3 in D.
+    "tutorial": MLPGANConfig(z_dim=100, g_hidden=(256, 512, 1024), d_hidden=(1024, 512, 256),
+                             d_dropout=0.3, batch_size=64, epochs=40),
+    # scratchgan's default: see the README's table for how it was chosen.
+    "default": MLPGANConfig(z_dim=100, g_hidden=(256, 512, 1024), d_hidden=(1024, 512, 256),
+                            d_dropout=0.3, batch_size=64, real_label=0.9, ema_decay=0.999,
+                            epochs=15),
+}
+
+
+def make_generator(cfg: MLPGANConfig, image_dim: int = 784) -> nn.Sequential:
+    """z (N, z_dim) → Linear → [BatchNorm] → LeakyReLU → … → Linear → Tanh → (N, 784)"""
+    layers, width = [], cfg.z_dim
+    for i, hidden in enumerate(cfg.g_hidden):
+        layers.append(nn.Linear(width, hidden))
+        if cfg.g_batchnorm and i > 0:             # as PyTorch-GAN: no norm on the first block
+            layers.append(nn.BatchNorm1d(hidden, eps=0.8))
+        layers.append(nn.LeakyReLU(cfg.slope))
+        width = hidden
+    layers += [nn.Linear(width, image_dim), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def make_discriminator(cfg: MLPGANConfig, image_dim: int = 784) -> nn.Sequential:
+    """x (N, 784) → Linear → LeakyReLU → [Dropout] → … → Linear → logit (N, 1)"""
+    layers, width = [], image_dim
+    for hidden in cfg.d_hidden:
+        layers += [nn.Linear(width, hidden), nn.LeakyReLU(cfg.slope)]
+        if cfg.d_dropout:
+            layers.append(nn.Dropout(cfg.d_dropout))
+        width = hidden
+    layers.append(nn.Linear(width, 1))
+    return nn.Sequential(*layers)
+
+
+class MLPGAN:
+    """G, D, their optimizers and (optionally) an EMA of G: one ``train_step`` per iteration."""
+
+    def __init__(self, cfg: MLPGANConfig):
+        self.cfg = cfg
+        self.G = make_generator(cfg)
+        self.D = make_discriminator(cfg)
+        self.opt_g = optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+        self.opt_d = optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        self.G_ema = copy.deepcopy(self.G) if cfg.ema_decay > 0 else None
+        if cfg.g_loss not in ("nonsaturating", "saturating"):
+            raise ValueError(f"g_loss must be 'nonsaturating' or 'saturating', got {cfg.g_loss!r}")
+        self.g_loss_fn = (losses.g_loss_nonsaturating if cfg.g_loss == "nonsaturating"
+                          else losses.g_loss_saturating)
+
+    def sample_z(self, n: int) -> Tensor:
+        return Tensor(backend.random_normal((n, self.cfg.z_dim)))
+
+    def d_step(self, real: Tensor) -> dict:
+        """One step of D on a real batch and as many fakes: descend L_D."""
+        with no_grad():
+            fake = self.G(self.sample_z(real.shape[0]))
+        real_logits, fake_logits = self.D(real), self.D(fake)
+        d_loss = losses.d_loss_minimax(real_logits, fake_logits, real_label=self.cfg.real_label)
+        self.opt_d.zero_grad()
+        d_loss.backward()
+        self.opt_d.step()
+        xp = backend.get_array_module(real_logits.data)
+        sigmoid = lambda t: float((1 / (1 + xp.exp(-t.data))).mean())   # noqa: E731
+        return {"d_loss": d_loss.item(), "d_real": sigmoid(real_logits),
+                "d_fake": sigmoid(fake_logits)}
+
+    def g_step(self, n: int) -> dict:
+        """One step of G: descend L_G through a D that stays fixed.
+
+        D's parameters are frozen for this pass, so backward computes no gradient for
+        them (it would be thrown away) — only the gradient flowing through D to G's output.
+        """
+        with nn.frozen(self.D):
+            fake_logits = self.D(self.G(self.sample_z(n)))
+            g_loss = self.g_loss_fn(fake_logits)
+            self.opt_g.zero_grad()
+            g_loss.backward()
+        self.opt_g.step()
+        self._update_ema()
+        return {"g_loss": g_loss.item()}
+
+    def train_step(self, real_batches) -> dict:
+        """Algorithm 1: k discriminator steps (one per real batch given), then one G step."""
+        stats = {}
+        for real in real_batches:
+            stats = self.d_step(real)
+        stats.update(self.g_step(self.cfg.batch_size))
+        return stats
+
+    def _update_ema(self) -> None:
+        """θ_ema ← d·θ_ema + (1 − d)·θ   (Yazıcı et al. 2019: a smoother, better G)."""
+        if self.G_ema is None:
+            return
+        d = self.cfg.ema_decay
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            p_ema.data *= d
+            p_ema.data += (1 - d) * p.data
+        for (_, b_ema), (name, b) in zip(self.G_ema.named_buffers(), self.G.named_buffers()):
+            b_ema[...] = b
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator to draw samples from: the EMA copy when there is one."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    def generate(self, z: Tensor) -> Tensor:
+        """Images (N, 784) in [−1, 1] from noise, in eval mode, without a graph."""
+        G = self.sampler
+        was_training = G.training
+        G.eval()
+        with no_grad():
+            images = G(z)
+        G.train(was_training)
+        return images
+
+    # --- checkpoints -----------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Every array of the run, flat, by name (for an .npz)."""
+        state = {}
+        parts = {"G": self.G, "D": self.D, "opt_g": self.opt_g, "opt_d": self.opt_d}
+        if self.G_ema is not None:
+            parts["G_ema"] = self.G_ema
+        for prefix, part in parts.items():
+            for k, v in part.state_dict().items():
+                state[f"{prefix}/{k}"] = v
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        parts = {"G": self.G, "D": self.D, "opt_g": self.opt_g, "opt_d": self.opt_d}
+        if self.G_ema is not None:
+            parts["G_ema"] = self.G_ema
+        for prefix, part in parts.items():
+            sub = {k[len(prefix) + 1:]: v for k, v in state.items() if k.startswith(prefix + "/")}
+            part.load_state_dict(sub)

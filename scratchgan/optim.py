@@ -1,0 +1,147 @@
+"""Optimizers: each ``step()`` is its update rule, written out on the raw arrays.
+
+    SGD       v ← μ v + g;            θ ← θ − η v                     (μ = 0: plain SGD)
+    RMSprop   s ← α s + (1 − α) g²;   θ ← θ − η g / (√s + ε)
+    Adam      m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
+              θ ← θ − η m̂ / (√v̂ + ε),  m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)
+
+Updates are in place, outside any graph (no gradient flows through an update).  The
+formulas follow PyTorch's, so the same hyper-parameters mean the same thing.
+"""
+from __future__ import annotations
+
+import math
+
+from .backend import get_array_module
+
+
+class Optimizer:
+    def __init__(self, params, lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        self.lr = lr
+        self.step_count = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        self.step_count += 1
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                self.update(i, p.data, p.grad.data)
+
+    def update(self, i: int, theta, g) -> None:
+        raise NotImplementedError
+
+    # state: the step count, the hyper-parameters and one value per slot per parameter
+    _slots: tuple[str, ...] = ()
+    _counters: tuple[str, ...] = ()     # slots holding an int per parameter, not an array
+
+    def state_dict(self) -> dict:
+        """A snapshot (copies, so later steps do not change it)."""
+        state = {"step_count": self.step_count, "lr": self.lr}
+        for slot in self._slots:
+            for i, value in getattr(self, slot).items():
+                state[f"{slot}.{i}"] = value.copy() if hasattr(value, "copy") else value
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step_count = int(state["step_count"])
+        self.lr = float(state["lr"])
+        for slot in self._slots:
+            arrays = {}
+            for i, p in enumerate(self.params):
+                key = f"{slot}.{i}"
+                if key in state and slot in self._counters:
+                    arrays[i] = int(state[key])
+                elif key in state:
+                    if tuple(state[key].shape) != p.shape:
+                        raise KeyError(f"{type(self).__name__}.load_state_dict: {key} has shape "
+                                       f"{tuple(state[key].shape)}, parameter {i} has {p.shape}")
+                    arrays[i] = get_array_module(p.data).array(state[key], dtype=p.dtype)
+            setattr(self, slot, arrays)
+
+
+class SGD(Optimizer):
+    _slots = ("velocity",)
+
+    def __init__(self, params, lr: float = 0.01, momentum: float = 0.0):
+        super().__init__(params, lr)
+        self.momentum = momentum
+        self.velocity: dict[int, object] = {}
+
+    def update(self, i, theta, g):
+        if self.momentum:
+            v = self.velocity.get(i)
+            if v is None:
+                v = self.velocity[i] = g.copy()        # PyTorch: the first step is plain SGD
+            else:
+                v *= self.momentum
+                v += g
+            g = v
+        theta -= self.lr * g
+
+
+class RMSprop(Optimizer):
+    _slots = ("square_avg",)
+
+    def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8):
+        super().__init__(params, lr)
+        self.alpha, self.eps = alpha, eps
+        self.square_avg: dict[int, object] = {}
+
+    def update(self, i, theta, g):
+        xp = get_array_module(g)
+        s = self.square_avg.get(i)
+        if s is None:
+            s = self.square_avg[i] = xp.zeros_like(g)
+        s *= self.alpha
+        s += (1 - self.alpha) * g * g
+        theta -= self.lr * g / (xp.sqrt(s) + self.eps)
+
+
+class Adam(Optimizer):
+    _slots = ("m", "v", "steps")
+    _counters = ("steps",)
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
+        super().__init__(params, lr)
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.m: dict[int, object] = {}
+        self.v: dict[int, object] = {}
+        self.steps: dict[int, int] = {}   # t per parameter: one that joins late starts at 1
+
+    def update(self, i, theta, g):
+        xp = get_array_module(g)
+        if i not in self.m:
+            self.m[i], self.v[i] = xp.zeros_like(g), xp.zeros_like(g)
+        t = self.steps[i] = self.steps.get(i, 0) + 1
+        m, v = self.m[i], self.v[i]
+        m *= self.beta1
+        m += (1 - self.beta1) * g
+        v *= self.beta2
+        v += (1 - self.beta2) * (g * g)
+        # θ ← θ − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε), as PyTorch computes it
+        bias1, bias2 = 1 - self.beta1 ** t, 1 - self.beta2 ** t
+        denom = xp.sqrt(v) * (1 / math.sqrt(bias2))
+        denom += self.eps
+        theta -= (self.lr / bias1) * m / denom
+
+
+class LinearDecayLR:
+    """Keep the learning rate for ``constant_epochs``, then decay it linearly to 0 over
+    ``decay_epochs`` (CycleGAN's schedule).  Call ``step()`` once per epoch."""
+
+    def __init__(self, optimizer: Optimizer, constant_epochs: int, decay_epochs: int):
+        self.optimizer, self.base_lr = optimizer, optimizer.lr
+        self.constant_epochs, self.decay_epochs = constant_epochs, decay_epochs
+        self.epoch = 0
+
+    def step(self) -> None:
+        self.epoch += 1
+        past = max(0, self.epoch - self.constant_epochs)
+        self.optimizer.lr = self.base_lr * max(0.0, 1 - past / max(1, self.decay_epochs))
