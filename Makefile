@@ -27,3 +27,25 @@ bench: $(READY)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+## make train-mnist: the main job: real MNIST, the default GAN, grids, curves, scores
+## (knobs: EPOCHS=… BATCH=… LR=… SEED=… PRESET=… OUT=… BACKEND=… RESUME=1)
+PRESET ?= default
+OUT    ?= runs/mnist-gan
+SEED   ?= 0
+TRAIN_ARGS = --preset $(PRESET) --out $(OUT) --seed $(SEED) \
+	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH),--batch-size $(BATCH)) \
+	$(if $(LR),--lr $(LR)) $(if $(BACKEND),--backend $(BACKEND)) \
+	$(if $(RESUME),--resume,--overwrite)
+
+.PHONY: train-mnist eval-mnist data
+train-mnist: $(READY)
+	$(PY) -m scratchgan data
+	$(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
+
+## make eval-mnist: score the run in OUT again
+eval-mnist: $(READY)
+	$(PY) -m scratchgan eval $(OUT)
+
+data: $(READY)
+	$(PY) -m scratchgan data

@@ -4,17 +4,27 @@ Timings live here, never in the tests.  Each row times the same computation twic
 through scratchgan's autograd and once written out by hand (forward and backward) in the
 array library itself, and reports the ratio.
 
-    python -m scratchgan.bench [--repeat N] [--backend numpy|cupy]
+    1. an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
+    2. one whole GAN iteration of the ``pytorch-gan`` preset (D step + G step, with Adam):
+       ``MLPGAN.train_step`` against ``HandGAN.train_step`` below
+
+    python -m scratchgan.bench [--repeat N] [--backend numpy|cupy] [--json PATH]
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import math
 import statistics
 import time
 
+import numpy
+
 import scratchgan as sg
-from scratchgan import backend
+from scratchgan import backend, nn
 from scratchgan import functional as F
+from scratchgan.models.mlp_gan import MLPGAN, PRESETS
 
 SLOPE = 0.2
 
@@ -45,6 +55,68 @@ def time_pair(fn_a, fn_b, repeat: int, rounds: int = 7) -> tuple[float, float, f
     return statistics.median(times_a), statistics.median(times_b), ratio
 
 
+# --- the by-hand side: each layer's forward and backward on raw arrays --------------------
+# Backward functions take the gradient of the loss w.r.t. the layer's output (gy) and what
+# the forward kept, and return the gradient w.r.t. the input (None where nobody needs it).
+def linear(x, W, b):
+    """y = x Wᵀ + b"""
+    return x @ W.T + b
+
+
+def linear_backward(gy, x, W, need_gx=True, need_params=True):
+    """dL/dx = gy W,  dL/dW = gyᵀ x,  dL/db = Σ_n gy"""
+    gx = gy @ W if need_gx else None
+    grads = (gy.T @ x, gy.sum(axis=0)) if need_params else None
+    return gx, grads
+
+
+def leaky_relu(z, slope=SLOPE):
+    return backend.get_array_module(z).where(z > 0, z, z * slope)
+
+
+def leaky_relu_backward(gy, z, slope=SLOPE):
+    """dy/dz = 1 if z > 0 else slope"""
+    return gy * backend.get_array_module(z).where(z > 0, 1, slope).astype(gy.dtype)
+
+
+def tanh_backward(gy, y):
+    """dy/dx = 1 − y²"""
+    return gy * (1 - y * y)
+
+
+def sigmoid(x):
+    """1 / (1 + e⁻ˣ) from e^(−|x|), which never overflows."""
+    xp = backend.get_array_module(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1, e) / (1 + e)
+
+
+def log_sigmoid(x):
+    """log σ(x) = −log(1 + e⁻ˣ);   d/dx log σ(x) = σ(−x)"""
+    return -backend.get_array_module(x).logaddexp(0, -x)
+
+
+def batchnorm(x, gamma, beta, eps):
+    """Training mode: x̂ = (x − μ_B) / √(σ²_B + ε) (σ²_B biased), y = γ x̂ + β.
+
+    Returns y and what the backward and the running statistics need."""
+    mean = x.mean(axis=0)
+    centered = x - mean
+    var = (centered * centered).mean(axis=0)
+    inv_std = (var + eps) ** -0.5
+    x_hat = centered * inv_std
+    return x_hat * gamma + beta, (x_hat, inv_std, mean, var)
+
+
+def batchnorm_backward(gy, x_hat, inv_std, gamma):
+    """The closed form: with g = dL/dx̂ = gy γ,
+        dL/dx = (g − mean_n g − x̂ · mean_n(g x̂)) / √(σ²_B + ε)
+        dL/dγ = Σ_n gy x̂,   dL/dβ = Σ_n gy"""
+    g = gy * gamma
+    gx = (g - g.mean(axis=0) - x_hat * (g * x_hat).mean(axis=0)) * inv_std
+    return gx, ((gy * x_hat).sum(axis=0), gy.sum(axis=0))
+
+
 # --- 1. forward + backward of an MLP 784→512→256→1 ---------------------------------------
 def mlp_weights(sizes, xp, dtype="float32", seed=0):
     rng = xp.random.RandomState(seed)
@@ -67,26 +139,22 @@ def mlp_step_scratchgan(params, x, target):
 def mlp_step_by_hand(params, x, target):
     """The same math with raw arrays: forward, loss, and the backward written out."""
     xp = backend.get_array_module(x)
-    acts, pre = [x], []
+    last = len(params) - 1
+    inputs, pre = [], []          # each Linear's input, and its output before the activation
     h = x
     for i, (W, b) in enumerate(params):
-        z = h @ W.T + b
-        pre.append(z)
-        h = xp.where(z > 0, z, z * SLOPE) if i < len(params) - 1 else z
-        acts.append(h)
+        inputs.append(h)
+        pre.append(linear(h, W, b))
+        h = leaky_relu(pre[i]) if i < last else pre[i]
     logits = h
     loss = (xp.maximum(logits, 0) - target * logits + xp.log1p(xp.exp(-xp.abs(logits)))).mean()
-    e = xp.exp(-xp.abs(logits))
-    sig = xp.where(logits >= 0, 1, e) / (1 + e)
-    g = (sig - target) / logits.size
+    g = (sigmoid(logits) - target) / logits.size
     grads = []
     for i in reversed(range(len(params))):
-        W, _ = params[i]
-        if i < len(params) - 1:
-            g = g * xp.where(pre[i] > 0, 1, SLOPE).astype(g.dtype)
-        grads.append((g.T @ acts[i], g.sum(axis=0)))
-        if i > 0:
-            g = g @ W
+        if i < last:
+            g = leaky_relu_backward(g, pre[i])
+        g, grads_i = linear_backward(g, inputs[i], params[i][0], need_gx=i > 0)
+        grads.append(grads_i)
     return loss, grads
 
 
@@ -124,21 +192,313 @@ def check_same_math():
         assert xp.allclose(W.grad.data, gW) and xp.allclose(b.grad.data, gb), "bench mismatch"
 
 
+# --- 2. one GAN iteration of the pytorch-gan preset, by hand -----------------------------
+# The layers as small objects: ``params`` (the arrays Adam updates, in place), forward(x)
+# → (y, saved), backward(gy, saved, need_gx, need_params) → (dL/dx, grads of params).
+# ``saved`` is handed back rather than kept, so one net can run forward twice (D on the
+# real batch and on the fakes) before the backward passes.
+class HandLinear:
+    def __init__(self, W, b):
+        self.params = [W, b]
+
+    def forward(self, x):
+        return linear(x, *self.params), x
+
+    def backward(self, gy, x, need_gx, need_params):
+        return linear_backward(gy, x, self.params[0], need_gx, need_params)
+
+
+class HandLeakyReLU:
+    params = ()
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, z):
+        return leaky_relu(z, self.slope), z
+
+    def backward(self, gy, z, need_gx, need_params):
+        return leaky_relu_backward(gy, z, self.slope), ()
+
+
+class HandTanh:
+    params = ()
+
+    def forward(self, x):
+        y = backend.get_array_module(x).tanh(x)
+        return y, y
+
+    def backward(self, gy, y, need_gx, need_params):
+        return tanh_backward(gy, y), ()
+
+
+class HandBatchNorm1d:
+    """Training mode only; every forward also updates the running statistics
+    (r ← (1 − m) r + m · batch statistic, the variance unbiased), as nn.BatchNorm1d does."""
+
+    def __init__(self, gamma, beta, running_mean, running_var, eps, momentum):
+        self.params = [gamma, beta]
+        self.running_mean, self.running_var = running_mean, running_var
+        self.eps, self.momentum = eps, momentum
+
+    def forward(self, x):
+        y, (x_hat, inv_std, mean, var) = batchnorm(x, *self.params, self.eps)
+        n, m = x.shape[0], self.momentum
+        self.running_mean = (1 - m) * self.running_mean + m * mean
+        self.running_var = (1 - m) * self.running_var + m * var * (n / (n - 1))
+        return y, (x_hat, inv_std)
+
+    def backward(self, gy, saved, need_gx, need_params):
+        gx, grads = batchnorm_backward(gy, *saved, self.params[0])
+        return gx, (grads if need_params else ())
+
+
+def hand_layer(module):
+    """The by-hand twin of one scratchgan layer, holding copies of its arrays."""
+    if isinstance(module, nn.Linear):
+        return HandLinear(module.weight.data.copy(), module.bias.data.copy())
+    if isinstance(module, nn.LeakyReLU):
+        return HandLeakyReLU(module.negative_slope)
+    if isinstance(module, nn.Tanh):
+        return HandTanh()
+    if isinstance(module, nn.BatchNorm1d):
+        return HandBatchNorm1d(module.weight.data.copy(), module.bias.data.copy(),
+                               module.running_mean.copy(), module.running_var.copy(),
+                               module.eps, module.momentum)
+    raise TypeError(f"the by-hand GAN has no {type(module).__name__} (Dropout: use a preset "
+                    f"without it)")
+
+
+class HandNet:
+    """A stack of hand layers: forward keeps what each layer saved, backward walks it back."""
+
+    def __init__(self, layers):
+        self.layers = layers
+
+    @property
+    def params(self):
+        """In the order of nn.Module.parameters(): W, b of each Linear, γ, β of each BN."""
+        return [p for layer in self.layers for p in layer.params]
+
+    def forward(self, x):
+        saved = []
+        for layer in self.layers:
+            x, s = layer.forward(x)
+            saved.append(s)
+        return x, saved
+
+    def backward(self, gy, saved, need_input_grad=True, need_params=True):
+        """dL/d(input) (None unless asked for) and the gradients of ``params`` (None if not
+        asked for: a frozen net still passes the gradient through to its input)."""
+        grads = [()] * len(self.layers)
+        for i in reversed(range(len(self.layers))):
+            gy, grads[i] = self.layers[i].backward(gy, saved[i], need_input_grad or i > 0,
+                                                   need_params)
+        return gy, ([g for layer_grads in grads for g in layer_grads] if need_params else None)
+
+
+class HandAdam:
+    """optim.Adam written out (PyTorch's formula, a step count t per parameter):
+        m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²
+        θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)"""
+
+    def __init__(self, params, lr, betas, eps=1e-8):
+        xp = backend.get_array_module(params[0])
+        self.params, self.lr, (self.beta1, self.beta2), self.eps = params, lr, betas, eps
+        self.m = [xp.zeros_like(p) for p in params]
+        self.v = [xp.zeros_like(p) for p in params]
+        self.t = [0] * len(params)
+
+    def step(self, grads):
+        xp = backend.get_array_module(grads[0])
+        for i, (theta, g, m, v) in enumerate(zip(self.params, grads, self.m, self.v)):
+            self.t[i] += 1
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * (g * g)
+            bias1, bias2 = 1 - self.beta1 ** self.t[i], 1 - self.beta2 ** self.t[i]
+            denom = xp.sqrt(v) * (1 / math.sqrt(bias2))
+            denom += self.eps
+            theta -= (self.lr / bias1) * m / denom
+
+
+class HandGAN:
+    """MLPGAN.train_step for the pytorch-gan preset (k = 1, real label 1, non-saturating
+    G loss, no EMA, no dropout), with raw arrays and every gradient written out.
+
+    G: z(100) → 128 → LReLU → 256 → BN → LReLU → 512 → BN → LReLU → 1024 → BN → LReLU
+       → 784 → Tanh;     D: 784 → 512 → LReLU → 256 → LReLU → 1 (a logit).
+    """
+
+    def __init__(self, gan: MLPGAN, seed: int = 0):
+        cfg = gan.cfg
+        setup = (cfg.k, cfg.real_label, cfg.g_loss, cfg.ema_decay, getattr(cfg, "pack", 1))
+        if setup != (1, 1.0, "nonsaturating", 0.0, 1):
+            raise ValueError("HandGAN implements the pytorch-gan preset's training only")
+        self.G = HandNet([hand_layer(m) for m in gan.G])
+        self.D = HandNet([hand_layer(m) for m in gan.D])
+        self.opt_g = HandAdam(self.G.params, cfg.lr_g, cfg.betas)
+        self.opt_d = HandAdam(self.D.params, cfg.lr_d, cfg.betas)
+        self.z_dim, self.batch_size = cfg.z_dim, cfg.batch_size
+        self.rng = numpy.random.default_rng(seed)
+
+    def sample_z(self, n):
+        """As backend.random_normal: drawn on the CPU, then moved to the array library."""
+        dtype = self.G.params[0].dtype
+        return backend.xp.asarray(self.rng.normal(0.0, 1.0, (n, self.z_dim)).astype(dtype))
+
+    def d_step(self, real) -> dict:
+        """L_D = −mean log σ(D(x)) − mean log σ(−D(G(z))); gradients for D only."""
+        fake, _ = self.G.forward(self.sample_z(real.shape[0]))     # G's backward not needed
+        real_logits, real_saved = self.D.forward(real)
+        fake_logits, fake_saved = self.D.forward(fake)
+        d_loss = -log_sigmoid(real_logits).mean() - log_sigmoid(-fake_logits).mean()
+        # d/dl of −mean log σ(l) is −σ(−l)/N;  of −mean log σ(−l) it is σ(l)/N
+        _, grads_real = self.D.backward(-sigmoid(-real_logits) / real_logits.size, real_saved,
+                                        need_input_grad=False)
+        _, grads_fake = self.D.backward(sigmoid(fake_logits) / fake_logits.size, fake_saved,
+                                        need_input_grad=False)
+        self.opt_d.step([a + b for a, b in zip(grads_real, grads_fake)])
+        return {"d_loss": float(d_loss), "d_real": float(sigmoid(real_logits).mean()),
+                "d_fake": float(sigmoid(fake_logits).mean())}
+
+    def g_step(self, n: int) -> dict:
+        """L_G = −mean log σ(D(G(z))): the gradient goes through a frozen D (no gradients
+        for D's weights) into G."""
+        fake, g_saved = self.G.forward(self.sample_z(n))
+        logits, d_saved = self.D.forward(fake)
+        g_loss = -log_sigmoid(logits).mean()
+        g_fake, _ = self.D.backward(-sigmoid(-logits) / logits.size, d_saved, need_params=False)
+        _, grads = self.G.backward(g_fake, g_saved, need_input_grad=False)
+        self.opt_g.step(grads)
+        return {"g_loss": float(g_loss)}
+
+    def train_step(self, real_batches) -> dict:
+        stats = {}
+        for real in real_batches:
+            stats = self.d_step(real)
+        stats.update(self.g_step(self.batch_size))
+        return stats
+
+
+def pytorch_gan(batch: int) -> MLPGAN:
+    """The preset, with its batch size set to ``batch`` (train_step's G step uses it)."""
+    return MLPGAN(dataclasses.replace(PRESETS["pytorch-gan"], batch_size=batch))
+
+
+def bench_gan(batch: int, repeat: int) -> tuple[float, float, float]:
+    backend.seed(0)
+    gan = pytorch_gan(batch)
+    hand = HandGAN(gan, seed=1)
+    real = backend.asarray(numpy.random.default_rng(2).uniform(-1, 1, (batch, 784))
+                           .astype("float32"))
+    real_t = sg.Tensor(real)
+    return time_pair(lambda: gan.train_step([real_t]), lambda: hand.train_step([real]),
+                     repeat)
+
+
+def _cast(gan: MLPGAN, dtype: str) -> None:
+    """Every parameter and BatchNorm statistic of ``gan`` converted to ``dtype``."""
+    for net in (gan.G, gan.D):
+        for p in net.parameters():
+            p.data = p.data.astype(dtype)
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm1d):
+                m.running_mean = m.running_mean.astype(dtype)
+                m.running_var = m.running_var.astype(dtype)
+
+
+def _rel_diff(ours, hand, scale=None) -> float:
+    """max |ours − hand| / scale, the scale max |hand| unless given."""
+    ours, hand = backend.to_numpy(ours), backend.to_numpy(hand)
+    scale = numpy.abs(hand).max() if scale is None else scale
+    return float(numpy.abs(ours - hand).max() / max(scale, 1e-300))
+
+
+def check_same_gan_iteration(iterations: int = 2, batch: int = 16, rtol: float = 1e-8) -> float:
+    """The by-hand GAN iteration updates every array exactly as MLPGAN.train_step does.
+
+    In float64, from the same weights, on the same real batches and the same z's: after
+    ``iterations`` steps, the losses, G's and D's weights, BN's running statistics and
+    Adam's moments agree to ``rtol``, relative to each array's largest entry.  Adam's
+    moments are compared relative to the optimizer's largest, because the gradient of a
+    Linear bias just before a BatchNorm is exactly 0 in exact arithmetic: only rounding
+    noise, on both sides.  (The weights alone would check little after one step: Adam's
+    first step is ≈ η·sign(g) whatever g's size; m = (1 − β₁)g checks g itself.)
+    Returns the largest relative difference seen.
+    """
+    backend.seed(3)
+    gan = pytorch_gan(batch)
+    _cast(gan, "float64")
+    hand = HandGAN(gan)
+    rng = numpy.random.default_rng(4)
+    zs = [backend.asarray(rng.standard_normal((batch, gan.cfg.z_dim)))
+          for _ in range(2 * iterations)]                    # one for D's step, one for G's
+    reals = [backend.asarray(rng.uniform(-1, 1, (batch, 784))) for _ in range(iterations)]
+    gan_zs, hand_zs = iter(zs), iter(zs)
+    gan.sample_z = lambda n: sg.Tensor(next(gan_zs).copy())
+    hand.sample_z = lambda n: next(hand_zs).copy()
+    for real in reals:
+        ours_stats = gan.train_step([sg.Tensor(real)])
+        hand_stats = hand.train_step([real])
+
+    diffs = {f"stats[{k}]": _rel_diff(ours_stats[k], hand_stats[k]) for k in ours_stats}
+    for name, net, hand_net in (("G", gan.G, hand.G), ("D", gan.D, hand.D)):
+        assert len(list(net.parameters())) == len(hand_net.params), f"{name}: other layers"
+        for i, (p, q) in enumerate(zip(net.parameters(), hand_net.params)):
+            diffs[f"{name} parameter {i}"] = _rel_diff(p.data, q)
+        bns = [m for m in net if isinstance(m, nn.BatchNorm1d)]
+        hand_bns = [m for m in hand_net.layers if isinstance(m, HandBatchNorm1d)]
+        for i, (m, h) in enumerate(zip(bns, hand_bns)):
+            diffs[f"{name} BN {i} running_mean"] = _rel_diff(m.running_mean, h.running_mean)
+            diffs[f"{name} BN {i} running_var"] = _rel_diff(m.running_var, h.running_var)
+    for name, opt, hand_opt in (("G", gan.opt_g, hand.opt_g), ("D", gan.opt_d, hand.opt_d)):
+        assert [opt.steps[i] for i in range(len(opt.params))] == hand_opt.t, f"Adam {name}: t"
+        for slot in ("m", "v"):
+            ours = [getattr(opt, slot)[i] for i in range(len(opt.params))]
+            theirs = getattr(hand_opt, slot)
+            scale = max(float(abs(a).max()) for a in theirs)
+            for i, (a, b) in enumerate(zip(ours, theirs)):
+                diffs[f"Adam {name} {slot} {i}"] = _rel_diff(a, b, scale)
+    worst = max(diffs, key=diffs.get)
+    assert diffs[worst] <= rtol, (f"GAN bench mismatch: {worst} differs by {diffs[worst]:.1e} "
+                                  f"(relative)")
+    return diffs[worst]
+
+
+# --- the table -----------------------------------------------------------------------
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
+    parser.add_argument("--json", metavar="PATH", default=None,
+                        help="also write the measured rows to this JSON file")
     args = parser.parse_args(argv)
     if args.backend:
         sg.use_backend(args.backend)
+    gan_repeat = max(3, args.repeat // 4)
     check_same_math()
+    worst = check_same_gan_iteration()
     print(f"backend: {backend.name}    (medians of 7 alternating rounds of {args.repeat} "
-          f"calls, float32)")
+          f"calls, GAN rows {gan_repeat}; float32)")
+    print(f"checked: same gradients (MLP); same GAN iteration (float64, max rel. diff "
+          f"{worst:.1e})")
     print(f"{'what':<44} {'batch':>5} {'scratchgan':>12} {'by hand':>12} {'ratio':>7}")
-    for batch in (64, 256):
-        ours, hand, ratio = bench_mlp(batch, args.repeat)
-        print(f"{'MLP 784-512-256-1 forward+backward':<44} {batch:>5} "
-              f"{ours * 1e3:>9.3f} ms {hand * 1e3:>9.3f} ms {ratio:>6.2f}x")
+    benches = [("MLP 784-512-256-1 forward+backward", bench_mlp, args.repeat),
+               ("GAN iteration (pytorch-gan, D+G step)", bench_gan, gan_repeat)]
+    rows = []
+    for name, bench, repeat in benches:
+        for batch in (64, 256):
+            ours, hand, ratio = bench(batch, repeat)
+            print(f"{name:<44} {batch:>5} {ours * 1e3:>9.3f} ms {hand * 1e3:>9.3f} ms "
+                  f"{ratio:>6.2f}x", flush=True)
+            rows.append({"name": name, "batch": batch, "ms_scratchgan": ours * 1e3,
+                         "ms_by_hand": hand * 1e3, "ratio": ratio, "backend": backend.name})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+            f.write("\n")
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ class Trainer:
         epoch is complete, False when ``should_stop()`` (Ctrl-C, or a test) ended it early.
         ``should_stop`` is asked between iterations, so a stop never splits one."""
         cfg, batch = self.cfg, self.cfg.batch_size
+        self.gan.set_epoch(self.epoch)
         if self.order is None:
             self.order = backend.rng().permutation(len(self.images))
         bar = tqdm(total=self.iters_per_epoch, initial=self.position, disable=not self.progress,

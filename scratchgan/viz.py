@@ -18,7 +18,7 @@ def image_grid(images, nrow: int = 10, pad: int = 2) -> "np.ndarray":
     n = len(images)
     ncol = nrow
     nrows = (n + ncol - 1) // ncol
-    grid = np.ones((nrows * (28 + pad) + pad, ncol * (28 + pad) + pad))
+    grid = np.zeros((nrows * (28 + pad) + pad, ncol * (28 + pad) + pad))   # white gaps
     for i, img in enumerate(images):
         r, c = divmod(i, ncol)
         top, left = pad + r * (28 + pad), pad + c * (28 + pad)

@@ -38,6 +38,9 @@ class MLPGANConfig:
     k: int = 1                          # discriminator steps per generator step
     real_label: float = 1.0             # < 1: one-sided label smoothing
     ema_decay: float = 0.0              # > 0: keep an EMA copy of G for sampling
+    pack: int = 1                       # PacGAN: D judges `pack` samples at once
+    lr_decay_from: float = 1.0          # < 1: decay both lrs linearly to 0 from this fraction
+                                        # of the epochs on (sharper samples at the end)
     epochs: int = 20
 
     @classmethod
@@ -78,8 +81,8 @@ def make_generator(cfg: MLPGANConfig, image_dim: int = 784) -> nn.Sequential:
 
 
 def make_discriminator(cfg: MLPGANConfig, image_dim: int = 784) -> nn.Sequential:
-    """x (N, 784) → Linear → LeakyReLU → [Dropout] → … → Linear → logit (N, 1)"""
-    layers, width = [], image_dim
+    """x (N/pack, pack·784) → Linear → LeakyReLU → [Dropout] → … → Linear → logit (N/pack, 1)"""
+    layers, width = [], image_dim * cfg.pack
     for hidden in cfg.d_hidden:
         layers += [nn.Linear(width, hidden), nn.LeakyReLU(cfg.slope)]
         if cfg.d_dropout:
@@ -107,11 +110,20 @@ class MLPGAN:
     def sample_z(self, n: int) -> Tensor:
         return Tensor(backend.random_normal((n, self.cfg.z_dim)))
 
+    def discriminate(self, images: Tensor) -> Tensor:
+        """D's logits.  With packing (Lin et al. 2018), D sees groups of ``pack`` samples
+        side by side, all real or all fake: a generator that repeats itself is easy to spot
+        in a group, so packing punishes mode collapse."""
+        pack = self.cfg.pack
+        if pack > 1:
+            images = images.reshape(images.shape[0] // pack, pack * images.shape[1])
+        return self.D(images)
+
     def d_step(self, real: Tensor) -> dict:
         """One step of D on a real batch and as many fakes: descend L_D."""
         with no_grad():
             fake = self.G(self.sample_z(real.shape[0]))
-        real_logits, fake_logits = self.D(real), self.D(fake)
+        real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
         d_loss = losses.d_loss_minimax(real_logits, fake_logits, real_label=self.cfg.real_label)
         self.opt_d.zero_grad()
         d_loss.backward()
@@ -128,7 +140,7 @@ class MLPGAN:
         them (it would be thrown away) — only the gradient flowing through D to G's output.
         """
         with nn.frozen(self.D):
-            fake_logits = self.D(self.G(self.sample_z(n)))
+            fake_logits = self.discriminate(self.G(self.sample_z(n)))
             g_loss = self.g_loss_fn(fake_logits)
             self.opt_g.zero_grad()
             g_loss.backward()
@@ -143,6 +155,15 @@ class MLPGAN:
             stats = self.d_step(real)
         stats.update(self.g_step(self.cfg.batch_size))
         return stats
+
+    def set_epoch(self, epoch: int) -> None:
+        """Learning rates for this epoch: constant, then linear decay to 0 over the last
+        (1 − lr_decay_from) of the run (as CycleGAN decays).  A function of the epoch alone,
+        so a resumed run gets the same rates."""
+        cfg = self.cfg
+        start = cfg.lr_decay_from * cfg.epochs
+        factor = 1.0 if epoch < start else max(0.0, 1 - (epoch - start) / max(1e-9, cfg.epochs - start))
+        self.opt_g.lr, self.opt_d.lr = cfg.lr_g * factor, cfg.lr_d * factor
 
     def _update_ema(self) -> None:
         """θ_ema ← d·θ_ema + (1 − d)·θ   (Yazıcı et al. 2019: a smoother, better G)."""

@@ -1,0 +1,158 @@
+"""The training loop on tiny data: exact resume, Ctrl-C, atomic checkpoints, the files a
+run leaves, and Algorithm 1's bookkeeping.  (The main job uses real MNIST; these tests
+use 96 synthetic 28×28 images so that they run in seconds and never touch the network.)"""
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import scratchgan as sg
+from scratchgan import backend as B
+from scratchgan.__main__ import main as cli_main
+from scratchgan.checkpoint import load_npz
+from scratchgan.models.mlp_gan import MLPGAN, MLPGANConfig, PRESETS
+from scratchgan.train import Interrupted, Trainer
+
+TINY = dict(z_dim=8, g_hidden=(16, 16), d_hidden=(16,), batch_size=16, epochs=3,
+            ema_decay=0.9, real_label=0.9, d_dropout=0.2)
+
+
+@pytest.fixture
+def images():
+    """96 blurry 'digits': a bright blob at a random place in each image."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:28, 0:28]
+    centers = rng.integers(8, 20, (96, 2))
+    blobs = np.exp(-((yy - centers[:, :1, None]) ** 2 + (xx - centers[:, 1:, None]) ** 2) / 20)
+    return (blobs * 255).astype(np.uint8)
+
+
+def tiny_config(**changes):
+    return MLPGANConfig(**{**TINY, **changes})
+
+
+def test_a_resumed_run_equals_an_uninterrupted_one_bit_for_bit(images, tmp_path):
+    straight = Trainer(tiny_config(), images, tmp_path / "straight", seed=3, progress=False)
+    straight.fit()
+
+    first = Trainer(tiny_config(), images, tmp_path / "resumed", seed=3, progress=False)
+    assert first.run_epoch()                                   # one whole epoch
+    steps = iter(range(100))
+    assert not first.run_epoch(should_stop=lambda: next(steps) >= 2)   # then 2 iterations
+    first.save_checkpoint()
+    del first
+
+    second = Trainer(tiny_config(), images, tmp_path / "resumed", seed=999, progress=False)
+    second.load_checkpoint()                                   # seed comes from the checkpoint
+    assert (second.epoch, second.position) == (1, 2)
+    second.fit()
+
+    for key in straight.history:
+        assert np.array_equal(straight.history[key], second.history[key]), key
+    a, b = straight.gan.state_dict(), second.gan.state_dict()
+    for key in a:
+        assert np.array_equal(B.to_numpy(a[key]), B.to_numpy(b[key])), key
+
+
+def test_ctrl_c_saves_a_checkpoint_and_stops_cleanly(images, tmp_path, monkeypatch):
+    trainer = Trainer(tiny_config(), images, tmp_path / "run", seed=1, progress=False)
+    original_step = trainer.gan.train_step
+    calls = {"n": 0}
+
+    def step_then_press_ctrl_c(reals):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            os.kill(os.getpid(), signal.SIGINT)     # as if the user pressed Ctrl-C
+        return original_step(reals)
+
+    monkeypatch.setattr(trainer.gan, "train_step", step_then_press_ctrl_c)
+    with pytest.raises(Interrupted, match="--resume"):
+        trainer.fit()
+    assert calls["n"] == 4                                   # the iteration in flight finished
+    meta = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
+    assert (meta["epoch"], meta["position"]) == (0, 4)
+
+    resumed = Trainer(tiny_config(), images, tmp_path / "run", progress=False)
+    resumed.load_checkpoint()
+    resumed.fit()
+    straight = Trainer(tiny_config(), images, tmp_path / "straight", seed=1, progress=False)
+    straight.fit()
+    assert np.array_equal(straight.history["g_loss"], resumed.history["g_loss"])
+
+
+def test_a_run_leaves_its_pictures_and_an_atomic_checkpoint(images, tmp_path):
+    out = tmp_path / "run"
+    trainer = Trainer(tiny_config(epochs=2), images, out, seed=0, progress=False)
+    trainer.fit()
+    summary = trainer.finish()
+    for name in ["samples/epoch_001.png", "samples/epoch_002.png", "curves.png",
+                 "interpolation.png", "checkpoint.npz", "checkpoint.json", "config.json"]:
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob("*.tmp"))
+    arrays = load_npz(out / "checkpoint.npz")                 # allow_pickle=False inside
+    assert "G/0.weight" in arrays and "opt_d/m.0" in arrays and "G_ema/0.weight" in arrays
+    assert summary["epochs"] == 2 and len(summary["seconds_per_epoch"]) == 2
+    assert summary["peak_rss_mb"] > 0
+
+
+def test_sample_command_writes_uint8_images(images, tmp_path):
+    out = tmp_path / "run"
+    Trainer(tiny_config(epochs=1), images, out, seed=0, progress=False).fit()
+    target = tmp_path / "samples.npz"
+    assert cli_main(["sample", str(out), "-n", "7", "-o", str(target)]) == 0
+    saved = load_npz(target)["images"]
+    assert saved.dtype == np.uint8 and saved.shape == (7, 28, 28)
+
+
+def test_algorithm_1_takes_k_discriminator_steps_per_generator_step(images):
+    sg.seed(0)
+    gan = MLPGAN(tiny_config(k=3))
+    batches = [sg.Tensor(B.xp.asarray(images[i * 16:(i + 1) * 16].reshape(16, -1)
+                                      .astype("float32") / 127.5 - 1)) for i in range(3)]
+    gan.train_step(batches)
+    assert gan.opt_d.step_count == 3 and gan.opt_g.step_count == 1
+
+
+def test_the_generator_step_leaves_the_discriminator_alone(images):
+    sg.seed(0)
+    gan = MLPGAN(tiny_config())
+    before = [B.to_numpy(p.data).copy() for p in gan.D.parameters()]
+    gan.g_step(16)
+    assert all(p.grad is None for p in gan.D.parameters())   # D was frozen: no wasted grads
+    assert all(p.requires_grad for p in gan.D.parameters())  # and is trainable again after
+    for b, p in zip(before, gan.D.parameters()):
+        assert np.array_equal(b, B.to_numpy(p.data))
+    assert all(p.grad is not None for p in gan.G.parameters())
+
+
+def test_ema_follows_its_formula():
+    sg.seed(0)
+    gan = MLPGAN(tiny_config(ema_decay=0.9))
+    g0 = [B.to_numpy(p.data).copy() for p in gan.G.parameters()]
+    e0 = [B.to_numpy(p.data).copy() for p in gan.G_ema.parameters()]
+    gan.g_step(16)
+    for a0, ema0, p, ema in zip(g0, e0, gan.G.parameters(), gan.G_ema.parameters()):
+        np.testing.assert_allclose(B.to_numpy(ema.data), 0.9 * ema0 + 0.1 * B.to_numpy(p.data),
+                                   rtol=1e-6)
+    assert gan.sampler is gan.G_ema
+
+
+def test_generator_loss_is_selectable():
+    from scratchgan import losses
+    assert MLPGAN(tiny_config(g_loss="saturating")).g_loss_fn is losses.g_loss_saturating
+    assert MLPGAN(tiny_config()).g_loss_fn is losses.g_loss_nonsaturating
+    with pytest.raises(ValueError, match="g_loss"):
+        MLPGAN(tiny_config(g_loss="hinge"))
+
+
+def test_the_pytorch_gan_preset_is_the_published_architecture():
+    gan = MLPGAN(PRESETS["pytorch-gan"])
+    widths = [(m.in_features, m.out_features) for m in gan.G if hasattr(m, "in_features")]
+    assert widths == [(100, 128), (128, 256), (256, 512), (512, 1024), (1024, 784)]
+    assert sum(type(m).__name__ == "BatchNorm1d" for m in gan.G) == 3
+    widths = [(m.in_features, m.out_features) for m in gan.D if hasattr(m, "in_features")]
+    assert widths == [(784, 512), (512, 256), (256, 1)]
+    cfg = PRESETS["pytorch-gan"]
+    assert (cfg.lr_g, cfg.lr_d, cfg.betas, cfg.batch_size) == (2e-4, 2e-4, (0.5, 0.999), 64)
