@@ -55,14 +55,15 @@ def generate_uint8(gan, n: int, seed: int = 12345, batch: int = 1000) -> "np.nda
 
 def print_scores(scores: dict) -> None:
     s, r = scores["samples"], scores["real_test_set"]
-    print(f"\n{'':28}{'samples':>12}{'real test set':>16}")
+    print(f"\n{'':28}{'samples':>12}{'real digits':>16}")
     print(f"{'Inception Score (↑, ≤10)':28}{s['inception_score']:>12.3f}{r['inception_score']:>16.3f}")
     print(f"{'Fréchet distance (↓)':28}{s['frechet_distance']:>12.3f}{r['frechet_distance']:>16.3f}")
     print(f"{'confident (p ≥ 0.9)':28}{s['confident_fraction']:>12.3f}{r['confident_fraction']:>16.3f}")
     print(f"{'rarest digit':28}{s['rarest_digit_fraction']:>12.3f}{r['rarest_digit_fraction']:>16.3f}")
     print("digit histogram (samples):  " + "  ".join(
         f"{d}:{100 * f:.1f}%" for d, f in enumerate(s["digit_fractions"])))
-    print(f"(classifier test accuracy {scores['classifier_test_accuracy']:.4f}; "
+    print(f"(real digits: the test set; its Fréchet distance is 10,000 training digits' to it. "
+          f"Classifier test accuracy {scores['classifier_test_accuracy']:.4f}; "
           f"{s['n_samples']} samples)")
 
 
@@ -137,11 +138,17 @@ def cmd_train(args) -> int:
     summary["train_seconds_this_session"] = round(time.perf_counter() - start, 1)
     summary["config"] = cfg.to_dict()
     write_json_atomic(out / "metrics.json", {"training": summary})
+    del trainer, images           # free the training set and the model before evaluating
     print(f"trained {summary['epochs']} epochs, {summary['mean_seconds_per_epoch']} s/epoch, "
           f"peak memory {summary['peak_rss_mb']} MB; samples in {out / 'samples'}")
     if not args.no_eval:
         eval_args = argparse.Namespace(run_dir=str(out), n=args.eval_samples)
         cmd_eval(eval_args)
+        from .train import peak_rss_mb
+        metrics = json.loads((out / "metrics.json").read_text())
+        metrics["training"]["peak_rss_mb_with_eval"] = peak_rss_mb()
+        write_json_atomic(out / "metrics.json", metrics)
+        print(f"peak memory of the whole job: {peak_rss_mb()} MB")
     return 0
 
 

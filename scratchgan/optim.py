@@ -114,6 +114,7 @@ class Adam(Optimizer):
         self.m: dict[int, object] = {}
         self.v: dict[int, object] = {}
         self.steps: dict[int, int] = {}   # t per parameter: one that joins late starts at 1
+        self._scratch: dict[int, object] = {}   # a work array per parameter (not state)
 
     def update(self, i, theta, g):
         xp = get_array_module(g)
@@ -121,15 +122,25 @@ class Adam(Optimizer):
             self.m[i], self.v[i] = xp.zeros_like(g), xp.zeros_like(g)
         t = self.steps[i] = self.steps.get(i, 0) + 1
         m, v = self.m[i], self.v[i]
-        m *= self.beta1
-        m += (1 - self.beta1) * g
-        v *= self.beta2
-        v += (1 - self.beta2) * (g * g)
+        scratch = self._scratch.get(i)
+        if scratch is None or scratch.shape != g.shape:
+            scratch = self._scratch[i] = xp.empty_like(g)
+        # the update reads like the formula; each line works in place (no temporaries:
+        # Adam touches every weight ~10 times a step, so allocations would dominate)
+        m *= self.beta1                                                    # m ← β₁m
+        m += xp.multiply(g, 1 - self.beta1, out=scratch)                   #   + (1 − β₁)g
+        v *= self.beta2                                                    # v ← β₂v
+        xp.multiply(g, g, out=scratch)
+        scratch *= 1 - self.beta2
+        v += scratch                                                       #   + (1 − β₂)g²
         # θ ← θ − η/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε), as PyTorch computes it
         bias1, bias2 = 1 - self.beta1 ** t, 1 - self.beta2 ** t
-        denom = xp.sqrt(v) * (1 / math.sqrt(bias2))
+        denom = xp.sqrt(v, out=scratch)
+        denom *= 1 / math.sqrt(bias2)
         denom += self.eps
-        theta -= (self.lr / bias1) * m / denom
+        step = xp.divide(m, denom, out=scratch)
+        step *= self.lr / bias1
+        theta -= step
 
 
 class LinearDecayLR:

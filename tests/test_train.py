@@ -130,12 +130,13 @@ def test_the_generator_step_leaves_the_discriminator_alone(images):
 def test_ema_follows_its_formula():
     sg.seed(0)
     gan = MLPGAN(tiny_config(ema_decay=0.9))
-    g0 = [B.to_numpy(p.data).copy() for p in gan.G.parameters()]
-    e0 = [B.to_numpy(p.data).copy() for p in gan.G_ema.parameters()]
-    gan.g_step(16)
-    for a0, ema0, p, ema in zip(g0, e0, gan.G.parameters(), gan.G_ema.parameters()):
-        np.testing.assert_allclose(B.to_numpy(ema.data), 0.9 * ema0 + 0.1 * B.to_numpy(p.data),
-                                   rtol=1e-6)
+    for step in range(1, 4):
+        e0 = [B.to_numpy(p.data).copy() for p in gan.G_ema.parameters()]
+        gan.g_step(16)
+        d = min(0.9, (1 + step) / (10 + step))            # warm-up, then the set decay
+        for ema0, p, ema in zip(e0, gan.G.parameters(), gan.G_ema.parameters()):
+            np.testing.assert_allclose(B.to_numpy(ema.data),
+                                       d * ema0 + (1 - d) * B.to_numpy(p.data), rtol=1e-5)
     assert gan.sampler is gan.G_ema
 
 
@@ -156,3 +157,24 @@ def test_the_pytorch_gan_preset_is_the_published_architecture():
     assert widths == [(784, 512), (512, 256), (256, 1)]
     cfg = PRESETS["pytorch-gan"]
     assert (cfg.lr_g, cfg.lr_d, cfg.betas, cfg.batch_size) == (2e-4, 2e-4, (0.5, 0.999), 64)
+
+
+def test_packing_shows_d_groups_of_samples(images):
+    """PacGAN: with pack=2, D's first layer takes two images side by side."""
+    sg.seed(0)
+    gan = MLPGAN(tiny_config(pack=2))
+    assert gan.D[0].in_features == 2 * 784
+    real = sg.Tensor(B.xp.asarray(images[:16].reshape(16, -1).astype("float32") / 127.5 - 1))
+    assert gan.discriminate(real).shape == (8, 1)
+    stats = gan.train_step([real])
+    assert np.isfinite(stats["d_loss"]) and np.isfinite(stats["g_loss"])
+
+
+def test_learning_rate_decays_linearly_over_the_second_half():
+    gan = MLPGAN(tiny_config(epochs=10, lr_decay_from=0.5, lr_g=1e-3, lr_d=2e-3))
+    rates = []
+    for epoch in range(10):
+        gan.set_epoch(epoch)
+        rates.append((gan.opt_g.lr, gan.opt_d.lr))
+    assert rates[:6] == [(1e-3, 2e-3)] * 6
+    np.testing.assert_allclose([g for g, _ in rates[5:]], [1e-3, 8e-4, 6e-4, 4e-4, 2e-4])

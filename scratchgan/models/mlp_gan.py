@@ -39,6 +39,7 @@ class MLPGANConfig:
     real_label: float = 1.0             # < 1: one-sided label smoothing
     ema_decay: float = 0.0              # > 0: keep an EMA copy of G for sampling
     pack: int = 1                       # PacGAN: D judges `pack` samples at once
+    d_spectral_norm: bool = False       # D's Linear layers as W / σ(W) (Miyato et al. 2018)
     lr_decay_from: float = 1.0          # < 1: decay both lrs linearly to 0 from this fraction
                                         # of the epochs on (sharper samples at the end)
     epochs: int = 20
@@ -60,10 +61,12 @@ PRESETS: dict[str, MLPGANConfig] = {
     # The common tutorial MLP GAN: no BatchNorm, dropout 0.3 in D.
     "tutorial": MLPGANConfig(z_dim=100, g_hidden=(256, 512, 1024), d_hidden=(1024, 512, 256),
                              d_dropout=0.3, batch_size=64, epochs=40),
-    # scratchgan's default: see the README's table for how it was chosen.
-    "default": MLPGANConfig(z_dim=100, g_hidden=(256, 512, 1024), d_hidden=(1024, 512, 256),
-                            d_dropout=0.3, batch_size=64, real_label=0.9, ema_decay=0.999,
-                            epochs=15),
+    # scratchgan's default (see the README's table for how it was chosen): the tutorial G,
+    # a smaller D that judges pairs (packing), a higher learning rate decayed over the
+    # second half, and samples drawn from an EMA of G's weights.
+    "default": MLPGANConfig(z_dim=100, g_hidden=(256, 512, 1024), d_hidden=(512, 256),
+                            d_dropout=0.0, pack=2, lr_g=4e-4, lr_d=4e-4, batch_size=64,
+                            ema_decay=0.9999, lr_decay_from=0.5, epochs=28),
 }
 
 
@@ -82,13 +85,14 @@ def make_generator(cfg: MLPGANConfig, image_dim: int = 784) -> nn.Sequential:
 
 def make_discriminator(cfg: MLPGANConfig, image_dim: int = 784) -> nn.Sequential:
     """x (N/pack, pack·784) → Linear → LeakyReLU → [Dropout] → … → Linear → logit (N/pack, 1)"""
+    linear = nn.SpectralNormLinear if cfg.d_spectral_norm else nn.Linear
     layers, width = [], image_dim * cfg.pack
     for hidden in cfg.d_hidden:
-        layers += [nn.Linear(width, hidden), nn.LeakyReLU(cfg.slope)]
+        layers += [linear(width, hidden), nn.LeakyReLU(cfg.slope)]
         if cfg.d_dropout:
             layers.append(nn.Dropout(cfg.d_dropout))
         width = hidden
-    layers.append(nn.Linear(width, 1))
+    layers.append(linear(width, 1))
     return nn.Sequential(*layers)
 
 
@@ -169,7 +173,10 @@ class MLPGAN:
         """θ_ema ← d·θ_ema + (1 − d)·θ   (Yazıcı et al. 2019: a smoother, better G)."""
         if self.G_ema is None:
             return
-        d = self.cfg.ema_decay
+        # warm-up: early on, average over the t steps there have been, not over a horizon
+        # of 1/(1 − d) steps, most of which would still be the random initial weights
+        t = self.opt_g.step_count
+        d = min(self.cfg.ema_decay, (1 + t) / (10 + t))
         for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
             p_ema.data *= d
             p_ema.data += (1 - d) * p.data

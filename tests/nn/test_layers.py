@@ -102,6 +102,8 @@ LAYERS = {   # name: (build the layer, input shape, input kind)
     "dropout_eval":      (lambda: nn.Dropout(0.4).eval(),                 (4, 5),    "any"),
     "sequential_train":  (mlp,                                            (5, 3),    "any"),
     "sequential_eval":   (mlp_eval,                                       (5, 3),    "any"),
+    # eval mode: u is frozen, so the layer is a fixed function of x and W
+    "spectral_norm_eval": (lambda: nn.SpectralNormLinear(3, 2, dtype=F64).eval(), (4, 3), "any"),
 }
 
 
@@ -388,3 +390,18 @@ def test_activation_values(name, backend):
     y = layer(sg.tensor(B.xp.asarray(x)))
     np.testing.assert_allclose(y.numpy(), formula(x), rtol=1e-12, atol=1e-15)
     assert layer.num_parameters() == 0
+
+
+def test_spectral_norm_power_iteration_finds_the_largest_singular_value(rng):
+    layer = nn.SpectralNormLinear(6, 4, dtype=F64)
+    x = sg.tensor(B.xp.asarray(rng.standard_normal((3, 6))))
+    with sg.no_grad():
+        for _ in range(30):                     # one power-iteration step per forward
+            layer(x)
+    W = B.to_numpy(layer.weight.data)
+    top = np.linalg.svd(W, compute_uv=False)[0]
+    assert layer.sigma().item() == pytest.approx(top, rel=1e-6)
+    # so the normalised weight has spectral norm 1
+    W_sn = W / layer.sigma().item()
+    assert np.linalg.svd(W_sn, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-6)
+    assert "u" in dict(layer.named_buffers())   # saved with the weights
