@@ -34,37 +34,33 @@ class _Mode:
 
 
 @contextlib.contextmanager
+def _switched(switch: str, value):
+    """Set one of the _Mode switches inside a ``with`` block, then restore it."""
+    previous = getattr(_Mode, switch)
+    setattr(_Mode, switch, value)
+    try:
+        yield
+    finally:
+        setattr(_Mode, switch, previous)
+
+
 def no_grad():
     """Run ops without recording a graph (evaluation, sampling, optimizer updates)."""
-    previous, _Mode.grad_enabled = _Mode.grad_enabled, False
-    try:
-        yield
-    finally:
-        _Mode.grad_enabled = previous
+    return _switched("grad_enabled", False)
 
 
-@contextlib.contextmanager
 def enable_grad():
     """Record graphs again, even inside no_grad()."""
-    previous, _Mode.grad_enabled = _Mode.grad_enabled, True
-    try:
-        yield
-    finally:
-        _Mode.grad_enabled = previous
+    return _switched("grad_enabled", True)
 
 
 def is_grad_enabled() -> bool:
     return _Mode.grad_enabled
 
 
-@contextlib.contextmanager
 def detect_anomaly():
     """Raise at the first op whose output (forward) or input gradient (backward) is NaN/inf."""
-    previous, _Mode.detect_anomaly = _Mode.detect_anomaly, True
-    try:
-        yield
-    finally:
-        _Mode.detect_anomaly = previous
+    return _switched("detect_anomaly", True)
 
 
 def _check_finite(array, what: str) -> None:
