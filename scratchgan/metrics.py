@@ -96,11 +96,11 @@ def train_classifier(train_images, train_labels, epochs: int = 10, batch_size: i
 def predict(model: MnistClassifier, images, batch_size: int = 1000):
     """Class probabilities (N, 10) and penultimate features (N, 512), as float64 NumPy."""
     model.eval()
-    x_all = _to_unit_range(images)
     probs, feats = [], []
     with no_grad():
-        for start in range(0, len(x_all), batch_size):
-            x = Tensor(backend.xp.asarray(x_all[start:start + batch_size]))
+        for start in range(0, len(images), batch_size):
+            # scaled a batch at a time: 10,000 digits as float32 would be another 31 MB
+            x = Tensor(backend.xp.asarray(_to_unit_range(images[start:start + batch_size])))
             h = model.features(x)
             probs.append(backend.to_numpy(F.softmax(model.head(h), axis=1).data))
             feats.append(backend.to_numpy(h.data))
@@ -123,13 +123,27 @@ def inception_score(probs: "np.ndarray", splits: int = 1) -> float:
     return float(np.mean(scores))
 
 
+def mean_and_covariance(features: "np.ndarray", chunk: int = 2000):
+    """μ and Σ (unbiased) of the rows, in float64, a chunk at a time: no float64 copy of
+    all the features (10,000 × 512 would be 41 MB, and np.cov makes two).  The rows are
+    shifted by the first chunk's mean first, so the sums of squares stay well conditioned."""
+    n, d = features.shape
+    shift = np.asarray(features[:chunk], dtype=np.float64).mean(0)
+    total, outer = np.zeros(d), np.zeros((d, d))
+    for start in range(0, n, chunk):
+        part = np.asarray(features[start:start + chunk], dtype=np.float64) - shift
+        total += part.sum(0)
+        outer += part.T @ part
+    mean = total / n
+    cov = (outer - n * np.outer(mean, mean)) / (n - 1)
+    return mean + shift, cov
+
+
 def frechet_distance(features_a: "np.ndarray", features_b: "np.ndarray") -> float:
     """‖μa − μb‖² + Tr(Σa + Σb − 2(ΣaΣb)^½), with Tr((ΣaΣb)^½) = Σ √λ(√Σa Σb √Σa):
     symmetric square roots through eigh, so NumPy suffices."""
-    features_a = np.asarray(features_a, dtype=np.float64)
-    features_b = np.asarray(features_b, dtype=np.float64)
-    mu_a, mu_b = features_a.mean(0), features_b.mean(0)
-    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
+    mu_a, cov_a = mean_and_covariance(features_a)
+    mu_b, cov_b = mean_and_covariance(features_b)
     w, v = np.linalg.eigh(cov_a)
     sqrt_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
     middle = np.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a)
@@ -213,7 +227,8 @@ def evaluate_samples(images, cache_dir=None, log=print) -> dict:
     probs, feats = predict(model, images)
     # the ceiling: the test set's own scores; its Fréchet distance is that of 10,000
     # *training* digits to the test set (the test set against itself would be 0)
-    _, train_feats = predict(model, load_mnist("train")[0][:len(test_images)])
+    train_digits = load_mnist("train")[0][:len(test_images)].copy()  # let the other 50,000 go
+    _, train_feats = predict(model, train_digits)
     return {"samples": scores_from(probs, feats, real_feats),
             "real_test_set": scores_from(real_probs, train_feats, real_feats),
             "classifier_test_accuracy": info["test_accuracy"]}

@@ -34,6 +34,14 @@ def test_frechet_distance_of_gaussians(rng):
     assert metrics.frechet_distance(a, wide) == pytest.approx(3.0, rel=0.05)
 
 
+def test_mean_and_covariance_by_chunks_equal_numpys(rng):
+    features = (rng.standard_normal((5003, 6)) * [1, 2, 3, 4, 5, 6] + 100).astype(np.float32)
+    mean, cov = metrics.mean_and_covariance(features, chunk=1000)   # chunks of unequal size
+    np.testing.assert_allclose(mean, features.astype(np.float64).mean(0), rtol=1e-12)
+    np.testing.assert_allclose(cov, np.cov(features.astype(np.float64), rowvar=False),
+                               rtol=1e-9, atol=1e-9)
+
+
 def test_scores_report_mode_coverage():
     probs = np.eye(10)[np.array([0] * 50 + [1] * 30 + [2] * 20)]
     probs = 0.95 * probs + 0.005

@@ -157,8 +157,12 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     ValueError
         If the magic number is wrong or the byte count disagrees with the header.
     """
-    # A bytearray (not bytes) so the returned array is writable.
-    data = bytearray(pathlib.Path(path).read_bytes())
+    # Read straight into a bytearray (not bytes, so the returned array is writable; and not
+    # bytearray(read_bytes()), which would hold the 47 MB training images twice for a moment).
+    path = pathlib.Path(path)
+    data = bytearray(path.stat().st_size)
+    with open(path, "rb") as f:
+        f.readinto(data)
     if len(data) < 4:
         raise ValueError(f"{path}: {len(data)} bytes is too short for an IDX header")
     zero, type_code, ndim = struct.unpack(">HBB", data[:4])

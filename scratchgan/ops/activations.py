@@ -60,7 +60,8 @@ class LeakyReLU(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        return gy * get_array_module(x).where(x > 0, 1, self.slope).astype(x.dtype)
+        one, slope = x.dtype.type(1), x.dtype.type(self.slope)   # keep x's dtype: no cast
+        return gy * get_array_module(x).where(x > 0, one, slope)
 
 
 class Softplus(Function):
