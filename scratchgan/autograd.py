@@ -127,7 +127,7 @@ class Tensor:
         return self.data.item()
 
     def numpy(self):
-        """A NumPy copy of the data (from the GPU if need be)."""
+        """The data as a NumPy array: a copy from the GPU, the array itself on NumPy."""
         return backend.to_numpy(self.data)
 
     def astype(self, dtype) -> Tensor:

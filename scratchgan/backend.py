@@ -76,7 +76,10 @@ def get_array_module(array) -> types.ModuleType:
 
 
 def to_numpy(array) -> numpy.ndarray:
-    """A NumPy copy of any array (or Tensor): for plots, files and printing, at the edges."""
+    """Any array (or Tensor) as a NumPy array: for plots, files and printing, at the edges.
+
+    From the GPU this is a copy; a NumPy array comes back as itself (no copy, as torch's
+    ``.numpy()``), so ``.copy()`` it before editing it in place."""
     array = getattr(array, "data", array) if hasattr(array, "creator") else array
     if type(array).__module__.startswith("cupy"):
         return array.get()

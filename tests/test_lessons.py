@@ -1,0 +1,28 @@
+"""Every lesson runs top to bottom, in fast mode, offline, as a student would run it."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
+LESSONS = sorted(p.name for p in LESSONS_DIR.glob("[0-9][0-9]_*.py"))
+
+
+def test_there_are_lessons():
+    assert len(LESSONS) >= 1, f"no lessons found in {LESSONS_DIR}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_lesson_runs_in_fast_mode(lesson, tmp_path):
+    env = dict(os.environ, SCRATCHGAN_FAST="1", SCRATCHGAN_OFFLINE="1", MPLBACKEND="Agg",
+               SCRATCHGAN_BACKEND=os.environ.get("SCRATCHGAN_BACKEND", "numpy"),
+               PYTHONPATH=str(LESSONS_DIR.parent))
+    result = subprocess.run([sys.executable, str(LESSONS_DIR / lesson)], env=env,
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (f"{lesson} failed (exit {result.returncode}):\n"
+                                    f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    assert "what you should now be able to do" in (LESSONS_DIR / lesson).read_text().lower()
