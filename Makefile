@@ -38,7 +38,7 @@ TRAIN_ARGS = --preset $(PRESET) --out $(OUT) --seed $(SEED) \
 	$(if $(LR),--lr $(LR)) $(if $(BACKEND),--backend $(BACKEND)) \
 	$(if $(RESUME),--resume,--overwrite)
 
-.PHONY: train-mnist eval-mnist data
+.PHONY: train-mnist eval-mnist data lessons
 train-mnist: $(READY)
 	$(PY) -m scratchgan data
 	$(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
@@ -49,3 +49,9 @@ eval-mnist: $(READY)
 
 data: $(READY)
 	$(PY) -m scratchgan data
+
+## make lessons: every lesson as an executed notebook in lessons/output/notebooks/
+## (installs the optional extra: jupytext, nbclient, ipykernel; LESSONS="03 05" for some)
+lessons: $(READY)
+	$(PY) -m pip install --quiet -e '.[lessons]'
+	$(PY) lessons/_notebooks.py $(LESSONS)
