@@ -38,7 +38,7 @@ TRAIN_ARGS = --preset $(PRESET) --out $(OUT) --seed $(SEED) \
 	$(if $(LR),--lr $(LR)) $(if $(BACKEND),--backend $(BACKEND)) \
 	$(if $(RESUME),--resume,--overwrite)
 
-.PHONY: train-mnist eval-mnist data lessons
+.PHONY: train-mnist eval-mnist data lessons check
 train-mnist: $(READY)
 	$(PY) -m scratchgan data
 	$(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
@@ -55,3 +55,7 @@ data: $(READY)
 lessons: $(READY)
 	$(PY) -m pip install --quiet -e '.[lessons]'
 	$(PY) lessons/_notebooks.py $(LESSONS)
+
+## make check EX=sigmoid: gradcheck your answer to an exercise (make check: list them)
+check: $(READY)
+	$(PY) -m scratchgan check $(EX)

@@ -5,6 +5,7 @@
     eval RUN_DIR [-n 10000]          classifier scores of a run's samples, beside the real test set
     sample RUN_DIR -n N -o FILE.npz  N generated images as uint8 (N, 28, 28), key "images"
     data                             fetch and verify MNIST (the same chain train uses)
+    check [EXERCISE] [--solution] [--file PATH]   gradcheck an exercise of lessons/exercises/
 """
 from __future__ import annotations
 
@@ -152,6 +153,20 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    from .exercises import check, listing
+    if not args.exercise:
+        print(listing())
+        return 0
+    try:
+        result = check(args.exercise, path=args.file, solution=args.solution)
+    except KeyError as exc:
+        print(exc.args[0])
+        return 2
+    print(result.report)
+    return 0 if result.passed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m scratchgan", description=__doc__.split("\n")[0])
     parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
@@ -183,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("-o", "--output", default="samples.npz")
     sample.add_argument("--seed", type=int, default=0)
     sample.set_defaults(func=cmd_sample)
+
+    check = sub.add_parser("check", help="gradcheck an exercise (no name: list them)")
+    check.add_argument("exercise", nargs="?", help="name or number: sigmoid, 01, 01_sigmoid")
+    check.add_argument("--solution", action="store_true", help="check the model answer")
+    check.add_argument("--file", help="check this file instead of lessons/exercises/…")
+    check.set_defaults(func=cmd_check)
 
     data = sub.add_parser("data", help="fetch and verify MNIST")
     data.set_defaults(func=cmd_data)

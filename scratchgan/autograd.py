@@ -350,10 +350,12 @@ def _checked(f: Function, gxs) -> tuple:
             if type(gx) is not Tensor:
                 gx = as_tensor(gx, like=x)
             if gx.data.shape != x.data.shape:
+                why = ("the transpose of it: a missing .T, or factors in the wrong order?"
+                       if gx.shape == x.shape[::-1] else
+                       "was a broadcast axis not summed with sum_to?")
                 raise RuntimeError(
                     f"{f.name}.backward returned a gradient of shape {gx.shape} for input "
-                    f"{i} of shape {x.shape}; gradients must have their input's shape "
-                    f"(was a broadcast axis not summed with sum_to?)")
+                    f"{i} of shape {x.shape}; gradients must have their input's shape ({why})")
             if _Mode.detect_anomaly:
                 _check_finite(gx.data, f"the gradient {f.name}.backward returned for input {i}")
         checked.append(gx)

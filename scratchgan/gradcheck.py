@@ -85,14 +85,23 @@ def _numeric(fn, xs, i, eps, seed):
     return g.reshape(x.shape)
 
 
+def numeric_gradients(fn, inputs, eps: float = 1e-6) -> list:
+    """d(Σ fn(inputs))/d(each input) by central differences, as float64 NumPy arrays: what a
+    correct backward returns for gy = 1 everywhere (None for integer inputs)."""
+    xs = _as_float64_inputs(inputs)
+    total = lambda *ts: fn(*ts).sum()                  # noqa: E731 (a scalar: v = 1)
+    return [_numeric(total, xs, i, eps, 0) if x.requires_grad else None
+            for i, x in enumerate(xs)]
+
+
 def _error_map(off: np.ndarray) -> str:
     """A small picture of where the wrong elements are: x = off, . = right."""
     if off.size > 400 or off.ndim == 0:
         return ""
     grid = off.reshape(-1, off.shape[-1]) if off.ndim > 1 else off.reshape(1, -1)
     rows = ["    " + " ".join("x" if o else "." for o in row) for row in grid]
-    label = "(rows are the leading axes flattened)" if off.ndim > 2 else ""
-    return "  where the errors are (x = off, . = right) " + label + "\n" + "\n".join(rows)
+    label = " (rows are the leading axes flattened)" if off.ndim > 2 else ""
+    return "  where the errors are (x = off, . = right)" + label + "\n" + "\n".join(rows)
 
 
 def diagnose(analytic: np.ndarray, numeric: np.ndarray, off: np.ndarray) -> str | None:
@@ -107,6 +116,9 @@ def diagnose(analytic: np.ndarray, numeric: np.ndarray, off: np.ndarray) -> str 
     if analytic.ndim == 2 and analytic.shape[0] == analytic.shape[1] and \
             np.allclose(analytic.T, numeric, rtol=1e-3, atol=1e-6):
         return "the analytic gradient is the transpose of the numeric one: a missing .T?"
+    if np.allclose(a, 0) and not np.allclose(n, 0):
+        return ("the analytic gradient is zero exactly where it is off: does a branch of "
+                "backward (a mask, a where, one side of a max) drop the gradient?")
     mask = np.abs(n) > 1e-8
     if mask.any():
         ratio = a[mask] / n[mask]

@@ -29,6 +29,12 @@ class ZeroExp(F.Exp):
         return gy * 0                            # planted: forgot the gradient
 
 
+class LeakyReLUWithoutSlope(F.LeakyReLU):
+    def backward(self, gy):
+        x = self.inputs[0].data                  # planted: the x < 0 branch is dropped
+        return gy * sg.Tensor((x > 0).astype(x.dtype))
+
+
 class TanhFirstOrderOnly(F.Tanh):
     def backward(self, gy):
         y = self.output.data                     # planted: raw array, not a Tensor:
@@ -50,6 +56,7 @@ def test_a_wrong_backward_fails_with_a_full_report(rng):
     (lambda t: FlippedTanh()(t), [(3, 4)], "sign is flipped"),
     (lambda a, b: TransposedMatMul()(a, b), [(4, 4), (4, 4)], "transpose"),
     (lambda t: ZeroExp()(t), [(3, 4)], "zero everywhere"),
+    (lambda t: LeakyReLUWithoutSlope(0.2)(t), [(4, 5)], "zero exactly where it is off"),
 ])
 def test_classic_mistakes_get_their_hint(op, shapes, hint, rng):
     inputs = [rng.standard_normal(s) for s in shapes]
