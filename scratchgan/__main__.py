@@ -5,7 +5,7 @@
     eval RUN_DIR [-n 10000]          classifier scores of a run's samples, beside the real test set
     sample RUN_DIR -n N -o FILE.npz  N generated images as uint8 (N, 28, 28), key "images"
     data                             fetch and verify MNIST (the same chain train uses)
-    check [EXERCISE] [--solution] [--file PATH]   gradcheck an exercise of lessons/exercises/
+    check [EXERCISE] [--solution] [--file PATH] [--list]   gradcheck a class exercise
 """
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def cmd_train(args) -> int:
 
 def cmd_check(args) -> int:
     from .exercises import check, listing
-    if not args.exercise:
+    if args.list or not args.exercise:
         print(listing())
         return 0
     try:
@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("exercise", nargs="?", help="name or number: sigmoid, 01, 01_sigmoid")
     check.add_argument("--solution", action="store_true", help="check the model answer")
     check.add_argument("--file", help="check this file instead of lessons/exercises/…")
+    check.add_argument("--list", action="store_true", help="list the exercises")
     check.set_defaults(func=cmd_check)
 
     data = sub.add_parser("data", help="fetch and verify MNIST")

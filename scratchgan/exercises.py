@@ -1,327 +1,588 @@
-"""The gradient-checking exercises of ``lessons/exercises/``, and the check that marks them.
+"""Gradient-checking exercises for class: the list of exercises, and the check a student runs.
 
-    python -m scratchgan check sigmoid              check your lessons/exercises/01_sigmoid.py
-    python -m scratchgan check 06 --solution        check the model answer
-    python -m scratchgan check tanh --file my.py    check another file
-    python -m scratchgan check                      list the exercises
+    python -m scratchgan check sigmoid          (or: make check EX=sigmoid)
 
-Each exercise is a ``Function`` (or, for the gradient penalty, a function) whose backward
-the student writes.  The check builds it on small float64 inputs and runs ``gradcheck`` —
-and ``gradgradcheck`` where the op may sit under a gradient penalty — then prints a report
-for a student: which input, which elements, by how much, and a hint when the mistake is a
-classic one (a sign, a factor of 2, a missing 1/N, a transpose, a broadcast axis not
-summed, a backward on raw arrays, a gradient penalty without create_graph=True).
+Each exercise is a file in lessons/exercises/ with one backward (for the gradient penalty,
+one piece of the loss) left blank; lessons/solutions/ holds the same files filled in.
+``check`` loads the student's file from its path, runs it on small float64 inputs and
+turns whatever goes wrong into a report written for the student: which input, which
+elements, by how much, and a hint where the mistake is a classic one.
 """
 from __future__ import annotations
 
 import importlib.util
+import math
+import os
+import re
+import textwrap
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from . import backend, losses
-from .autograd import Tensor
+from . import functional as F
+from .autograd import Tensor, grad, no_grad
 from .backend import numpy as np
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numeric_gradients
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 
-
-@dataclass
-class Case:
-    """One gradcheck: a label, the function of Tensors, its float64 inputs."""
-    label: str
-    fn: Callable
-    inputs: list
-    second_order: bool = False
-
-
-@dataclass
-class Exercise:
-    number: str
-    name: str
-    summary: str
-    cases: Callable            # module -> list[Case]
-    value_check: Callable | None = None   # module -> error message or None
-
-    @property
-    def stem(self) -> str:
-        return f"{self.number}_{self.name}"
-
-
-def _rng(seed: int = 0):
-    return np.random.default_rng([seed, 2014])
-
-
-def _away_from_zero(shape, seed=0, low=0.2):
-    """Random values with |x| ≥ low: no kink of relu/abs within a finite-difference step."""
-    r = _rng(seed)
-    return r.uniform(low, 2.0, shape) * r.choice([-1.0, 1.0], shape)
-
-
-def _unary(cls_name, shapes, second_order=True, make_input=None, **kwargs):
-    def cases(module):
-        cls = getattr(module, cls_name)
-        out = []
-        for i, shape in enumerate(shapes):
-            x = make_input(shape, i) if make_input else _rng(i).standard_normal(shape)
-            out.append(Case(f"{cls_name} on shape {shape}", lambda x, cls=cls: cls(**kwargs)(x),
-                            [x], second_order))
-        return out
-    return cases
-
-
-def _binary(cls_name, shape_pairs, second_order=True, **kwargs):
-    def cases(module):
-        cls = getattr(module, cls_name)
-        return [Case(f"{cls_name} on shapes {a} and {b}",
-                     lambda x, y, cls=cls: cls(**kwargs)(x, y),
-                     [_rng(i).standard_normal(a), _rng(i + 10).standard_normal(b)], second_order)
-                for i, (a, b) in enumerate(shape_pairs)]
-    return cases
-
-
-def _mean_cases(module):
-    return [Case(f"Mean(axis={axis}) on shape {shape}",
-                 lambda x, axis=axis: module.Mean(axis)(x),
-                 [_rng(i).standard_normal(shape)], True)
-            for i, (shape, axis) in enumerate((((3, 4), 1), ((2, 3, 4), 0), ((2, 3, 4), -1)))]
-
-
-def _linear_cases(module):
-    r = _rng(3)
-    return [Case("Linear: x (4, 3), W (2, 3), b (2,)", lambda x, W, b: module.Linear()(x, W, b),
-                 [r.standard_normal((4, 3)), r.standard_normal((2, 3)), r.standard_normal(2)],
-                 True)]
-
-
-def _bce_cases(module):
-    r = _rng(4)
-    logits, targets = r.standard_normal((6, 1)) * 3, r.uniform(0.05, 0.95, (6, 1))
-    return [Case("BCEWithLogits: logits (6, 1), targets (6, 1)",
-                 lambda l, t: module.BCEWithLogits()(l, t), [logits, targets], True)]
-
-
-def _lsgan_cases(module):
-    r = _rng(5)
-    return [Case("LSGANDiscriminatorLoss: D(x) (5, 1), D(G(z)) (3, 1)",
-                 lambda real, fake: module.LSGANDiscriminatorLoss()(real, fake),
-                 [r.standard_normal((5, 1)), r.standard_normal((3, 1))], True)]
-
-
-def _cycle_cases(module):
-    r = _rng(6)
-    x, y = r.standard_normal((2, 6)), r.standard_normal((3, 4))
-    x_cycled = x + _away_from_zero((2, 6), seed=7, low=0.05)    # |F(G(x)) − x| away from 0
-    y_cycled = y + _away_from_zero((3, 4), seed=8, low=0.05)
-    return [Case("CycleLoss: x (2, 6), F(G(x)) (2, 6), y (3, 4), G(F(y)) (3, 4)",
-                 lambda a, b, c, d: module.CycleLoss(10.0)(a, b, c, d),
-                 [x, x_cycled, y, y_cycled])]
-
-
-# --- the gradient penalty: a function, checked against the library and to second order --
-def _tiny_critic(W1, b1, w2):
-    """A two-layer critic whose weights are the inputs of the check."""
-    from . import functional as F
-    return lambda x: F.tanh(x @ W1.T + b1) @ w2
-
-
-def _penalty_inputs():
-    r = _rng(9)
-    return dict(real=r.standard_normal((4, 3)), fake=r.standard_normal((4, 3)),
-                eps=r.uniform(0, 1, (4, 1)),
-                weights=[r.standard_normal((5, 3)), r.standard_normal(5), r.standard_normal((5, 1))])
-
-
-def _penalty_cases(module):
-    d = _penalty_inputs()
-
-    def penalty_of_weights(W1, b1, w2):
-        return module.gradient_penalty(_tiny_critic(W1, b1, w2), Tensor(d["real"]),
-                                       Tensor(d["fake"]), Tensor(d["eps"]), weight=10.0)
-    return [Case("gradient_penalty, with respect to the critic's weights W1 (5, 3), b1 (5,), "
-                 "w2 (5, 1)", penalty_of_weights, d["weights"])]
-
-
-def _penalty_value(module):
-    """The student's value against scratchgan.losses.gradient_penalty with the same ε."""
-    d = _penalty_inputs()
-    critic = _tiny_critic(*[Tensor(w) for w in d["weights"]])
-    state = backend.rng_state()
-    try:
-        backend.seed(1234)
-        eps = backend.random_uniform((4, 1), dtype="float64")
-        backend.seed(1234)       # the library draws the same ε
-        expected = losses.gradient_penalty(critic, Tensor(d["real"]), Tensor(d["fake"]), 10.0)
-    finally:
-        backend.set_rng_state(state)
-    got = module.gradient_penalty(critic, Tensor(d["real"]), Tensor(d["fake"]), Tensor(eps), 10.0)
-    if not isinstance(got, Tensor):
-        return f"gradient_penalty returned {type(got).__name__}, not a Tensor"
-    if got.size != 1:
-        return f"gradient_penalty returned shape {got.shape}; the penalty is one number (a mean)"
-    if not np.isclose(got.item(), expected.item(), rtol=1e-6, atol=1e-9):
-        return (f"gradient_penalty's value is {got.item():.6g}; scratchgan.losses computes "
-                f"{expected.item():.6g} for the same inputs and ε (the norm per row, then "
-                f"λ·mean((‖∇‖ − 1)²)?)")
-    return None
-
-
-EXERCISES = {e.name: e for e in [
-    Exercise("01", "sigmoid", "Sigmoid.backward: dσ/dx from the output",
-             _unary("Sigmoid", [(3, 4), (5,)])),
-    Exercise("02", "tanh", "Tanh.backward: 1 − y²", _unary("Tanh", [(3, 4), (2, 3, 2)])),
-    Exercise("03", "softplus", "Softplus.backward: log(1 + eˣ)'s derivative",
-             _unary("Softplus", [(3, 4)])),
-    Exercise("04", "leaky_relu", "LeakyReLU.backward: 1 or the slope",
-             _unary("LeakyReLU", [(3, 4)], make_input=lambda s, i: _away_from_zero(s, i),
-                    slope=0.2)),
-    Exercise("05", "matmul", "MatMul.backward: gY Bᵀ and Aᵀ gY",
-             _binary("MatMul", [((3, 4), (4, 2)), ((3, 3), (3, 3))])),
-    Exercise("06", "broadcast_add", "Add.backward with broadcasting: sum_to",
-             _binary("Add", [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((2, 3, 4), (4,))])),
-    Exercise("07", "mean_axis", "Mean(axis).backward: gy / n, copied back", _mean_cases),
-    Exercise("08", "log_softmax", "LogSoftmax.backward: gy − softmax · Σgy",
-             _unary("LogSoftmax", [(3, 5), (2, 2, 4)])),
-    Exercise("09", "linear", "Linear.backward: three gradients", _linear_cases),
-    Exercise("10", "bce_with_logits", "BCEWithLogits.backward: (σ(l) − t)/N", _bce_cases),
-    Exercise("11", "lsgan_loss", "LSGAN discriminator loss, backward", _lsgan_cases),
-    Exercise("12", "cycle_loss", "CycleGAN's cycle loss, backward", _cycle_cases),
-    Exercise("13", "gradient_penalty", "WGAN-GP's penalty: double backprop (second order)",
-             _penalty_cases, value_check=_penalty_value),
-]}
-
-
-def find(name: str) -> Exercise:
-    """An exercise by name ('sigmoid'), number ('01', '1') or stem ('01_sigmoid')."""
-    key = name.strip().removesuffix(".py")
-    for exercise in EXERCISES.values():
-        if key in (exercise.name, exercise.number, exercise.stem, exercise.number.lstrip("0")):
-            return exercise
-    raise KeyError(f"no exercise called {name!r}; the exercises are: "
-                   + ", ".join(e.name for e in EXERCISES.values()))
-
-
-def load_module(path: Path):
-    """Import a student's file by its path (under a private name: nothing left on sys.path)."""
-    spec = importlib.util.spec_from_file_location(f"scratchgan_exercise_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+TENSOR_OPS_HINT = ("first order passes, so your formula is right, but the gradient of your "
+                   "gradient is wrong: write backward with Tensor ops, not .data/raw arrays. "
+                   "A raw array is a constant to autograd, so a gradient built from one cannot "
+                   "be differentiated again (WGAN-GP's gradient penalty needs exactly that).")
 
 
 @dataclass
 class CheckResult:
-    exercise: Exercise
-    path: Path
     passed: bool
-    lines: list = field(default_factory=list)
+    report: str
+
+
+class _Stop(Exception):
+    """The check cannot go on (the code is not written yet, the file does not load); the
+    message says why, for the student."""
+
+
+@dataclass
+class Case:
+    """One set of inputs to check the student's Function on: named float64 arrays, and the
+    keyword arguments its constructor takes (an axis, a slope, a weight)."""
+    inputs: dict
+    options: dict = field(default_factory=dict)
 
     @property
-    def report(self) -> str:
-        return "\n".join(self.lines)
+    def title(self) -> str:
+        shapes = ", ".join(f"{name} {tuple(a.shape)}" for name, a in self.inputs.items())
+        return shapes + "".join(f", {key}={value}" for key, value in self.options.items())
 
 
-def _student_traceback(exc: BaseException, path: Path) -> str:
-    """The frames of the traceback that are in the student's file."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
-    return "".join(traceback.format_list(frames[-2:])).rstrip()
+@dataclass
+class Exercise:
+    stem: str             # the file name without .py: "01_sigmoid"
+    writes: str           # what the student writes: "Sigmoid.backward"
+    teaches: str          # one line for --list
+    second_order = False  # is the student's gradient differentiated again?
+
+    @property
+    def name(self) -> str:
+        return self.stem.split("_", 1)[1]
 
 
-def _numeric_preview(case: Case) -> str:
-    """What the first input's gradient should start with (from finite differences)."""
-    from .gradcheck import _as_float64_inputs, _numeric
-    xs = _as_float64_inputs(case.inputs)
+# ---------------------------------------------------------------------------------------
+# The inputs
+# ---------------------------------------------------------------------------------------
+def _away_from_zero(rng, *shape, margin=0.2):
+    """Normal samples pushed at least ``margin`` from 0, where |x| and leaky_relu have a kink
+    that a finite difference must not straddle."""
+    x = rng.standard_normal(shape)
+    return np.sign(x) * (np.abs(x) + margin)
+
+
+def _elementwise(rng):
+    return [Case({"x": rng.standard_normal((3, 4))}), Case({"x": rng.standard_normal((2, 3, 2))})]
+
+
+def _leaky_relu(rng):
+    return [Case({"x": _away_from_zero(rng, 3, 4)}, {"slope": 0.2}),
+            Case({"x": _away_from_zero(rng, 5)}, {"slope": 0.01})]
+
+
+def _matmul(rng):   # the square case makes a transposed gradient show as one, not as a crash
+    return [Case({"a": rng.standard_normal((3, 4)), "b": rng.standard_normal((4, 2))}),
+            Case({"a": rng.standard_normal((4, 4)), "b": rng.standard_normal((4, 4))})]
+
+
+def _product(p, q):
+    """p @ q where the shapes allow it (a wrong formula can only be matched if it computes)."""
+    return p @ q if p.shape[-1] == q.shape[0] else None
+
+
+def _matmul_mistakes(gy, a, b):
+    """The transposes students forget, as (input index, hint, the gradient they would get)."""
+    return [(0, "dL/dA here is gy @ B, without a transpose. Write one element, dL/dA[i, p] = "
+                "Σ_j gy[i, j] · B[p, j]: the sum runs along B's second index, so B enters "
+                "transposed.", _product(gy, b)),
+            (1, "dL/dB here is A @ gy, without a transpose. Write one element, dL/dB[p, j] = "
+                "Σ_i A[i, p] · gy[i, j]: the sum runs along A's first index, so A enters "
+                "transposed.", _product(a, gy))]
+
+
+def _broadcast_add(rng):
+    return [Case({"a": rng.standard_normal((3, 4)), "b": rng.standard_normal((3, 4))}),
+            Case({"a": rng.standard_normal((3, 1)), "b": rng.standard_normal((1, 4))}),
+            Case({"a": rng.standard_normal((2, 3, 4)), "b": rng.standard_normal(4)})]
+
+
+def _mean_axis(rng):
+    return [Case({"x": rng.standard_normal((3, 4))}, {"axis": 0}),
+            Case({"x": rng.standard_normal((2, 3, 4))}, {"axis": 1}),
+            Case({"x": rng.standard_normal((2, 3, 4))}, {"axis": -1})]
+
+
+def _log_softmax(rng):
+    return [Case({"x": rng.standard_normal((3, 5))}, {"axis": -1}),
+            Case({"x": rng.standard_normal((4, 3))}, {"axis": 0})]
+
+
+def _linear(rng):   # square W: a transposed dL/dW shows as one, not as a shape error
+    return [Case({"x": rng.standard_normal((4, 3)), "W": rng.standard_normal((2, 3)),
+                  "b": rng.standard_normal(2)}),
+            Case({"x": rng.standard_normal((3, 3)), "W": rng.standard_normal((3, 3)),
+                  "b": rng.standard_normal(3)})]
+
+
+def _linear_mistakes(gy, x, W, b):
+    return [(0, "dL/dx here is gy @ Wᵀ. The forward multiplies by Wᵀ (y = x Wᵀ + b), so the "
+                "backward multiplies by its transpose, W.", _product(gy, W.T)),
+            (2, "dL/db here sums gy over axis 1. b is added to every row (every sample) of "
+                "y, so its gradient sums gy over the rows: axis 0.", gy.sum(axis=1))]
+
+
+def _bce(rng):
+    return [Case({"logits": 2 * rng.standard_normal(6), "targets": rng.uniform(size=6)}),
+            Case({"logits": 2 * rng.standard_normal((3, 4)), "targets": rng.uniform(size=(3, 4))})]
+
+
+def _lsgan(rng):    # batches of different sizes: each mean has its own N
+    return [Case({"real_out": rng.standard_normal(8), "fake_out": rng.standard_normal(8)}),
+            Case({"real_out": rng.standard_normal((4, 1)), "fake_out": rng.standard_normal((6, 1))})]
+
+
+def _cycle(rng):
+    def pair(*shape):   # x and F(G(x)) at least 0.2 apart everywhere: away from |u|'s kink
+        x = rng.standard_normal(shape)
+        return x, x + _away_from_zero(rng, *shape)
+    (x, xc), (y, yc) = pair(2, 3), pair(5)
+    (x2, xc2), (y2, yc2) = pair(3, 2, 2), pair(3, 2, 2)
+    return [Case({"x": x, "x_cycled": xc, "y": y, "y_cycled": yc}, {"weight": 10.0}),
+            Case({"x": x2, "x_cycled": xc2, "y": y2, "y_cycled": yc2}, {"weight": 2.5})]
+
+
+# ---------------------------------------------------------------------------------------
+# Reports
+# ---------------------------------------------------------------------------------------
+def _shown(path: Path) -> str:
+    """The path as the student knows it: relative to where they stand, if it is below."""
     try:
-        numeric = _numeric(case.fn, xs, 0, 1e-6, 0)
-    except Exception:           # the forward itself fails: nothing to preview
-        return ""
-    values = ", ".join(f"{v:.4g}" for v in numeric.reshape(-1)[:4])
-    return (f"    (for this check, the gradient of input 0, shape {numeric.shape}, should start "
-            f"{values}{', …' if numeric.size > 4 else ''})")
+        return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+    except ValueError:                       # another drive (Windows)
+        return str(path)
 
 
-def _extra_hints(exercise: Exercise, message: str, second_order: bool) -> list[str]:
-    hints = []
-    if second_order and "second order" in message:
-        hints.append("your backward is right to first order but is not differentiable itself: "
-                     "write it with Tensor operations (gy * y, F.sigmoid(x), x.T …), not with "
-                     ".data or raw arrays, so that create_graph=True can see through it")
-    if exercise.name == "gradient_penalty" and "zero everywhere" in message:
-        hints.append("the penalty does not change with the critic's weights: was ∇D(x̂) taken "
-                     "with create_graph=True? Without it the gradient is a constant, cut from "
-                     "the graph, and no gradient reaches the weights")
-    return hints
+def _your_code_raised(exc: BaseException, path: Path) -> str:
+    """The exception, its traceback cut down to the lines of the student's file."""
+    if isinstance(exc, SyntaxError):         # not raised by a line: it is about one
+        return (f"Python cannot read it: {exc.msg}\n  {_shown(path)}, line {exc.lineno}\n"
+                f"    {(exc.text or '').strip()}")
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+    lines = [f"your code raised {type(exc).__name__}"
+             + (":" if frames else " (not on a line of your file):")]
+    for frame in frames:
+        lines += [f"  {_shown(path)}, line {frame.lineno}, in {frame.name}",
+                  f"    {frame.line}"]
+    lines.append(f"{type(exc).__name__}: {exc}")
+    return "\n".join(lines)
 
 
-def _run_case(exercise: Exercise, case: Case, path: Path) -> list[str]:
-    """The report lines of one case: empty when it passes."""
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" + ("" if n == 1 else "s")
+
+
+def _first_values(array, count: int = 4) -> str:
+    flat = np.asarray(backend.to_numpy(array), dtype=np.float64).reshape(-1)
+    text = " ".join(f"{v:9.4g}" for v in flat[:count])
+    return text + ("   …" if flat.size > count else "")
+
+
+def _with_input_names(report: str, names) -> str:
+    """gradcheck numbers the inputs; say their names too ("input 1, b (shape …")."""
+    return re.sub(r"input (\d+) \(shape",
+                  lambda m: f"input {m[1]}, {names[int(m[1])]} (shape", report)
+
+
+def _indented(text: str, by: str = "      ", width: int = 96) -> str:
+    """``text`` indented under its check; long prose lines wrapped (a hint's continuation
+    lines under its first word), code and error maps left as they are."""
+    lines = []
+    for line in text.splitlines():
+        lead = len(line) - len(line.lstrip())
+        if len(by) + len(line) <= width or lead >= 4:
+            lines.append(by + line if line else line)
+            continue
+        hanging = lead + (len("hint: ") if line.lstrip().startswith("hint: ") else 0)
+        lines += textwrap.wrap(line, width - len(by), initial_indent=by,
+                               subsequent_indent=by + " " * hanging,
+                               break_on_hyphens=False)
+    return "\n".join(lines)
+
+
+def _shape_problem(writes: str, grads, names, xs) -> str | None:
+    """What is wrong with the number, kind or shapes of the gradients backward returned."""
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    if len(grads) != len(xs):
+        return (f"{writes} returned {_count(len(grads), 'gradient')}, but the op has "
+                f"{_count(len(xs), 'input')} ({', '.join(names)}): return one gradient per "
+                f"input, in that order" + (", as a tuple: return " + ", ".join(
+                    f"g_{n}" for n in names) if len(xs) > 1 else ""))
+    for name, x, g in zip(names, xs, grads):
+        if g is None:
+            return f"{writes} returned None for {name}, which needs a gradient"
+        if not hasattr(g, "shape"):
+            return (f"{writes} returned a {type(g).__name__} for {name}: return a Tensor "
+                    f"shaped like {name}, {x.shape}")
+        shape = tuple(g.shape)
+        if shape == x.shape:
+            continue
+        problem = (f"{writes} returned a gradient of shape {shape} for {name}, whose shape "
+                   f"is {x.shape}: a gradient always has its input's shape.")
+        if _broadcasts(x.shape, shape):
+            hint = (f"{name} {x.shape} was broadcast to {shape} in the forward pass, so each "
+                    f"of its elements was used several times and collects the sum of their "
+                    f"gradients: sum back with F.sum_to(g, {name}.shape)")
+        elif _broadcasts(shape, x.shape):
+            hint = (f"the output lost an axis (a sum or a mean): put it back with size 1 "
+                    f"and spread the gradient along it with F.broadcast_to(g, {name}.shape)")
+        elif shape == x.shape[::-1]:
+            hint = "it is the transpose of that shape: a missing or extra .T?"
+        else:
+            hint = "compare the shapes of gy and of each input, and which product gives which"
+        return problem + "\n  hint: " + hint
+    return None
+
+
+def _broadcasts(shape, to) -> bool:
+    """Does an array of ``shape`` broadcast to ``to``?"""
     try:
-        gradcheck(case.fn, case.inputs, name=case.label)
-        if case.second_order:
-            gradgradcheck(case.fn, case.inputs, name=case.label)
-        return []
-    except GradcheckError as exc:
-        if isinstance(exc.__cause__, NotImplementedError):
-            return [f"  not written yet: {exc.__cause__}", _numeric_preview(case)]
-        message = str(exc)
-        lines = ["  " + line for line in message.splitlines()]
-        if "shape" in message and "sum_to" in message:
-            lines.append("  hint: the gradient of an input that was broadcast in forward must "
-                         "be summed back to that input's shape: return sum_to(g, x.shape)")
-        lines += ["  hint: " + h for h in _extra_hints(exercise, message, case.second_order)]
-        return lines
-    except Exception as exc:      # an error in the student's code: show their line
-        where = _student_traceback(exc, path)
-        return [f"  your code raised {type(exc).__name__}: {exc}"] + \
-               (["  here:", "  " + where.replace("\n", "\n  ")] if where else [])
+        return np.broadcast_shapes(shape, to) == tuple(to)
+    except ValueError:
+        return False
 
 
-def check(name: str, path: str | Path | None = None, solution: bool = False) -> CheckResult:
-    """Check an exercise file (the student's, or with ``solution=True`` the model answer)."""
-    exercise = find(name)
-    folder = "solutions" if solution else "exercises"
-    path = Path(path) if path else LESSONS / folder / f"{exercise.stem}.py"
-    path = path.resolve()
-    result = CheckResult(exercise, path, passed=True,
-                         lines=[f"exercise {exercise.number}: {exercise.summary}",
-                                f"file: {path}"])
-    if not path.is_file():
-        result.passed = False
-        result.lines.append(f"  there is no file {path}")
-        return result
-    try:
-        module = load_module(path)
-        cases = exercise.cases(module)
-    except Exception as exc:
-        result.passed = False
-        result.lines.append(f"  your file does not load: {type(exc).__name__}: {exc}")
-        where = _student_traceback(exc, path)
-        if where:
-            result.lines.append("  " + where.replace("\n", "\n  "))
-        return result
-    for case in cases:
-        lines = _run_case(exercise, case, path)
-        status = "PASS" if not lines else "FAIL"
-        order = " (first and second order)" if case.second_order else ""
-        result.lines.append(f"[{status}] {case.label}{order}")
-        result.lines += [line for line in lines if line]
-        result.passed &= not lines
-    if result.passed and exercise.value_check is not None:
-        problem = exercise.value_check(module)
-        result.lines.append(f"[{'PASS' if problem is None else 'FAIL'}] the value, against "
-                            f"scratchgan's own implementation")
-        if problem:
-            result.lines.append("  " + problem)
-            result.passed = False
-    result.lines.append("all checks pass: well done." if result.passed else
-                        "not yet: read the report above, fix your backward, and check again.")
-    return result
+def _shapes_line(y, names, xs) -> str:
+    shapes = ", ".join(f"{name} {x.shape}" for name, x in zip(names, xs))
+    return f"the shapes here: gy {y.shape}, {shapes}"
+
+
+# ---------------------------------------------------------------------------------------
+# Checking a Function: its structure first, then first and second order
+# ---------------------------------------------------------------------------------------
+@dataclass
+class FunctionExercise(Exercise):
+    """The student writes backward of a Function subclass named after ``writes``."""
+    cases: Callable = None          # rng → list[Case]
+    second_order: bool = False      # gradgradcheck too (where the backward must be a graph)
+    mistakes: Callable | None = None   # (gy, *inputs) → [(input index, hint, wrong gradient)]
+
+    @property
+    def op_name(self) -> str:
+        return self.writes.split(".")[0]
+
+    def run(self, module, path: Path) -> list[tuple[str, str | None]]:
+        """(title, None when it passes or what went wrong) for every check, in order."""
+        op_class = getattr(module, self.op_name, None)
+        if op_class is None:
+            return [("the file", f"it defines no class {self.op_name}: keep the class's name")]
+        checks = []
+        for case in self.cases(np.random.default_rng(0)):
+            first = self._first_order(op_class, case, path)
+            checks.append((f"first order    {case.title}", first))
+            if not self.second_order:
+                continue
+            if first is not None:
+                checks.append((f"second order   {case.title}", "skipped: fix first order first"))
+                continue
+            second = self._gradcheck(gradgradcheck, op_class, case, path)
+            if second is not None and not second.startswith("your code raised"):
+                second += "\n  hint: " + TENSOR_OPS_HINT
+            checks.append((f"second order   {case.title}", second))
+        return checks
+
+    def _first_order(self, op_class, case: Case, path: Path) -> str | None:
+        names = list(case.inputs)
+        xs = [Tensor(backend.asarray(a), requires_grad=True) for a in case.inputs.values()]
+        y = None
+        try:   # call backward once by hand: a blank, a crash or a wrong shape, said plainly
+            y = op_class(**case.options)(*xs)
+            gy = np.random.default_rng(1).standard_normal(y.shape)
+            with no_grad():
+                grads = y.creator.backward(Tensor(backend.asarray(gy)))
+        except NotImplementedError as exc:
+            raise _Stop(self._not_written_yet(exc, op_class, case)) from None
+        except Exception as exc:
+            report = _your_code_raised(exc, path)
+            if isinstance(exc, ValueError) and y is not None:
+                report += "\n" + _shapes_line(y, names, xs)
+                if "inner dims differ" in str(exc):
+                    report += ("\n  hint: a product whose inner dimensions differ: a missing "
+                               "or misplaced .T?  Which product of gy and the other input "
+                               "(or its transpose) has this input's shape?")
+            return report
+        problem = _shape_problem(self.writes, grads, names, xs)
+        if problem is not None:
+            return problem
+        problem = self._gradcheck(gradcheck, op_class, case, path)
+        if problem is not None and self.mistakes is not None:
+            grads = grads if isinstance(grads, tuple) else (grads,)
+            for i, hint, wrong in self.mistakes(gy, *case.inputs.values()):
+                yours = backend.to_numpy(getattr(grads[i], "data", grads[i]))
+                if wrong is not None and yours.shape == wrong.shape and np.allclose(yours, wrong):
+                    problem += "\n  hint: " + hint
+        return problem
+
+    def _gradcheck(self, check, op_class, case: Case, path: Path) -> str | None:
+        try:
+            check(lambda *xs: op_class(**case.options)(*xs),
+                  [backend.asarray(a) for a in case.inputs.values()], name=self.writes)
+        except GradcheckError as exc:
+            if exc.__cause__ is not None:          # backward raised inside the check
+                return _your_code_raised(exc.__cause__, path)
+            return _with_input_names(str(exc), list(case.inputs))
+        except Exception as exc:
+            return _your_code_raised(exc, path)
+        return None
+
+    def _not_written_yet(self, exc, op_class, case: Case) -> str:
+        expected = numeric_gradients(lambda *xs: op_class(**case.options)(*xs),
+                                     [backend.asarray(a) for a in case.inputs.values()])
+        width = max(len(name) for name in case.inputs) + 4
+        lines = [f"not written yet: {self.writes} raises NotImplementedError",
+                 f"  ({exc})", "",
+                 f"Once it is written, for {case.title} and gy = 1 everywhere, it should",
+                 "return these values (the first few, by central differences):"]
+        for (name, x), g in zip(case.inputs.items(), expected):
+            lines += [f"  {name:<{width}} = {_first_values(x)}",
+                      f"  {'dL/d' + name:<{width}} = {_first_values(g)}"]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# Checking the gradient penalty: its value, then its gradient w.r.t. a critic's weights
+# ---------------------------------------------------------------------------------------
+def _tiny_critic(W1, b1, W2, b2):
+    """D(x) = W2 tanh(W1 x + b1) + b2 on each flattened sample: smooth everywhere, so the
+    finite differences of its gradient's norm are accurate."""
+    return lambda x: F.linear(F.tanh(F.linear(x.reshape(x.shape[0], -1), W1, b1)), W2, b2)
+
+
+def _reference(critic, real, fake, weight):
+    """ε drawn as scratchgan.losses.gradient_penalty draws it, and that function's value
+    with this same ε (it draws from scratchgan's generator first thing: give it the state
+    we drew from)."""
+    state = backend.rng_state()
+    eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    eps = Tensor(backend.random_uniform(eps_shape, dtype=real.dtype))
+    backend.set_rng_state(state)
+    return eps, losses.gradient_penalty(critic, real, fake, weight).item()
+
+
+def _classic_penalty_mistakes(critic, real, fake, eps, weight) -> dict:
+    """The value of each classic wrong penalty: what the student did → the value they get."""
+    x_hat = eps * real + (1 - eps) * fake
+    x_hat.requires_grad = True
+    (g,) = grad(critic(x_hat).sum(), [x_hat])
+    g = backend.to_numpy(g.data).reshape(len(g), -1)
+    norms = np.sqrt((g * g).sum(axis=1))
+    return {
+        "leave out the weight λ: multiply by weight": np.mean((norms - 1) ** 2),
+        "sum over the batch: the penalty is a mean over the samples":
+            weight * np.sum((norms - 1) ** 2),
+        "use ‖∇‖² where the penalty has ‖∇‖: a missing square root":
+            weight * np.mean((norms ** 2 - 1) ** 2),
+        "take one norm of the whole batch's gradient: each sample needs its own (reshape "
+        "to (N, −1), then sum over axis 1)": weight * (math.sqrt((g * g).sum()) - 1) ** 2,
+        "leave out the − 1: the penalty pulls each norm towards 1, not 0":
+            weight * np.mean(norms ** 2),
+    }
+
+
+class PenaltyExercise(Exercise):
+    """The student completes gradient_penalty(critic, real, fake, eps, weight)."""
+
+    WEIGHT_NAMES = ("W1", "b1", "W2", "b2")
+    HIDDEN = 4
+
+    def run(self, module, path: Path) -> list[tuple[str, str | None]]:
+        penalty_fn = getattr(module, "gradient_penalty", None)
+        if penalty_fn is None:
+            return [("the file", "it defines no function gradient_penalty: keep its name")]
+        rng = np.random.default_rng(0)
+        weight = 10.0
+        checks = []
+        for sample_shape in ((5, 3), (4, 2, 3)):
+            real, fake = (Tensor(backend.asarray(rng.standard_normal(sample_shape)))
+                          for _ in range(2))
+            features = math.prod(sample_shape[1:])
+            weights = [rng.standard_normal((self.HIDDEN, features)) / math.sqrt(features),
+                       rng.standard_normal(self.HIDDEN), rng.standard_normal((1, self.HIDDEN)),
+                       rng.standard_normal(1)]    # W1 scaled: ‖∇D(x̂)‖ of order 1
+            critic = _tiny_critic(*(Tensor(backend.asarray(w)) for w in weights))
+            eps, reference = _reference(critic, real, fake, weight)
+            title = f"real, fake {sample_shape}, weight={weight}"
+
+            params = [Tensor(backend.asarray(w), requires_grad=True) for w in weights]
+            try:
+                penalty = penalty_fn(_tiny_critic(*params), real, fake, eps, weight)
+            except NotImplementedError as exc:
+                raise _Stop(
+                    f"not written yet: gradient_penalty raises NotImplementedError\n"
+                    f"  ({exc})\n\n"
+                    f"Once it is written, for {title} it should return\n"
+                    f"{reference:.6g} (what scratchgan.losses.gradient_penalty gives with the "
+                    f"same ε).") from None
+            except Exception as exc:
+                checks.append((f"value          {title}", _your_code_raised(exc, path)))
+                continue
+            value_problem = self._value_problem(penalty, reference, critic, real, fake, eps,
+                                                weight)
+            checks.append((f"value          {title}", value_problem))
+            gradient_title = f"gradient       w.r.t. the critic's weights, {sample_shape}"
+            if value_problem is not None:
+                checks.append((gradient_title, "skipped: fix the value first"))
+                continue
+            checks.append((gradient_title, self._gradient_problem(
+                penalty_fn, penalty, weights, real, fake, eps, weight, path)))
+        return checks
+
+    @staticmethod
+    def _value_problem(penalty, reference, critic, real, fake, eps, weight) -> str | None:
+        if not isinstance(penalty, Tensor) or penalty.size != 1:
+            return (f"gradient_penalty returned {type(penalty).__name__} "
+                    f"{getattr(penalty, 'shape', '')}: return a Tensor with one element")
+        value = penalty.item()
+        if math.isclose(value, reference, rel_tol=1e-6, abs_tol=1e-9):
+            return None
+        lines = [f"your penalty is {value:.6g}; it should be {reference:.6g}",
+                 "(scratchgan.losses.gradient_penalty with the same ε)"]
+        for mistake, wrong in _classic_penalty_mistakes(critic, real, fake, eps,
+                                                        weight).items():
+            if math.isclose(value, wrong, rel_tol=1e-6):
+                lines.append(f"  hint: your value is what you get if you {mistake}")
+        return "\n".join(lines)
+
+    def _gradient_problem(self, penalty_fn, penalty, weights, real, fake, eps, weight,
+                          path) -> str | None:
+        of_weights = lambda *ws: penalty_fn(_tiny_critic(*ws), real, fake, eps, weight)  # noqa: E731
+        if not penalty.requires_grad:    # nothing to gradcheck: no graph reaches the weights
+            numeric = numeric_gradients(of_weights, [backend.asarray(w) for w in weights])
+            return ("your penalty has the right value, but no gradient reaches the critic's "
+                    "weights from it:\n"
+                    "its gradient w.r.t. W1 is 0 everywhere; central differences give\n"
+                    f"    {_first_values(numeric[0])}\n"
+                    "  hint: take the gradient with sg.grad(scores.sum(), [x_hat], "
+                    "create_graph=True). Without create_graph=True, ∇D(x̂) comes back as "
+                    "plain numbers, not as a graph, so the penalty's own gradient w.r.t. the "
+                    "weights (a gradient of a gradient) is lost. Build the norms from it with "
+                    "Tensor ops too, no .data.")
+        try:
+            gradcheck(of_weights, [backend.asarray(w) for w in weights],
+                      name="gradient_penalty (w.r.t. the critic's weights)")
+        except GradcheckError as exc:
+            if exc.__cause__ is not None:
+                return _your_code_raised(exc.__cause__, path)
+            return _with_input_names(str(exc), self.WEIGHT_NAMES)
+        except Exception as exc:
+            return _your_code_raised(exc, path)
+        return None
+
+
+# ---------------------------------------------------------------------------------------
+# The exercises, in class order
+# ---------------------------------------------------------------------------------------
+EXERCISES = [
+    FunctionExercise("01_sigmoid", "Sigmoid.backward", "the chain rule; dy/dx from the output y",
+                     _elementwise, second_order=True),
+    FunctionExercise("02_tanh", "Tanh.backward", "a polynomial in y; the factor that slips",
+                     _elementwise, second_order=True),
+    FunctionExercise("03_softplus", "Softplus.backward", "a derivative that is another op (σ)",
+                     _elementwise, second_order=True),
+    FunctionExercise("04_leaky_relu", "LeakyReLU.backward", "a piecewise derivative, F.where",
+                     _leaky_relu, second_order=True),
+    FunctionExercise("05_matmul", "MatMul.backward", "two inputs; transposes found from shapes",
+                     _matmul, second_order=True, mistakes=_matmul_mistakes),
+    FunctionExercise("06_broadcast_add", "Add.backward", "broadcasting undone with sum_to",
+                     _broadcast_add, second_order=True),
+    FunctionExercise("07_mean_axis", "Mean.backward", "a reduction: gy spread back, and 1/N",
+                     _mean_axis),
+    FunctionExercise("08_log_softmax", "LogSoftmax.backward",
+                     "a Jacobian that couples a row", _log_softmax, second_order=True),
+    FunctionExercise("09_linear", "Linear.backward", "05 and 06 together: an MLP's layer",
+                     _linear, second_order=True, mistakes=_linear_mistakes),
+    FunctionExercise("10_bce_with_logits", "BCEWithLogits.backward",
+                     "the minimax GAN's loss: σ(l) − t, 1/N", _bce, second_order=True),
+    FunctionExercise("11_lsgan_loss", "LSGANDiscriminatorLoss.backward",
+                     "LSGAN's D loss: the square's 2, two means", _lsgan, second_order=True),
+    FunctionExercise("12_cycle_loss", "CycleLoss.backward",
+                     "CycleGAN's L1 loss: signs, λ, four inputs", _cycle),
+    PenaltyExercise("13_gradient_penalty", "gradient_penalty",
+                    "WGAN-GP: a gradient of a gradient"),
+]
+
+
+def find(name: str) -> Exercise:
+    """The exercise called ``name``: "sigmoid", "01_sigmoid", "01" or "1"."""
+    key = name.strip().lower().removesuffix(".py").replace("-", "_")
+    for exercise in EXERCISES:
+        number = exercise.stem.split("_", 1)[0]
+        if key in (exercise.stem, exercise.name) or (key.isdigit() and int(key) == int(number)):
+            return exercise
+    raise KeyError(f"no exercise called {name!r}.\n\n{listing()}")
 
 
 def listing() -> str:
-    rows = [f"  {e.number}  {e.name:18} {e.summary}" for e in EXERCISES.values()]
-    return ("the exercises (lessons/exercises/; model answers in lessons/solutions/):\n"
-            + "\n".join(rows)
-            + "\n\ncheck one with:  python -m scratchgan check NAME   (or: make check EX=NAME)")
+    lines = ["The exercises, in lessons/exercises/; check one with  make check EX=NAME",
+             "(or: python -m scratchgan check NAME).", ""]
+    for e in EXERCISES:
+        lines.append(f"  {e.stem:<19} {e.writes:<31}  {e.teaches}")
+    return "\n".join(lines)
+
+
+def check(name: str, path=None, solution: bool = False) -> CheckResult:
+    """Check the student's file for exercise ``name`` (the solution's with solution=True,
+    or the file at ``path``) and write the report a student reads."""
+    exercise = find(name)
+    folder = "solutions" if solution else "exercises"
+    path = Path(path if path is not None else LESSONS / folder / f"{exercise.stem}.py").resolve()
+    lines = [f"exercise {exercise.stem}: write {exercise.writes}", f"file: {_shown(path)}", ""]
+    if not path.is_file():
+        return CheckResult(False, "\n".join(lines + ["there is no such file"]))
+    state = backend.rng_state()     # the penalty's ε comes from scratchgan's generator:
+    backend.set_rng_state(np.random.default_rng(0).bit_generator.state)   # the same each run
+    try:
+        checks = exercise.run(_load(path, exercise.stem), path)
+    except _Stop as stop:
+        return CheckResult(False, "\n".join(lines + [str(stop)]))
+    finally:
+        backend.set_rng_state(state)
+    for k, (title, problem) in enumerate(checks, 1):
+        verdict = "PASS" if problem is None else ("skipped" if problem.startswith("skipped")
+                                                 else "FAIL")
+        lines.append(f"{k:>2}. {verdict:<7} {title}")
+        if verdict == "FAIL":
+            lines += [_indented(problem), ""]
+    passed = sum(problem is None for _, problem in checks)
+    lines.append("")
+    if passed == len(checks):
+        lines.append(f"all {len(checks)} checks pass: {exercise.writes} is right"
+                     + (", to second order." if exercise.second_order else "."))
+        later = EXERCISES[EXERCISES.index(exercise) + 1:]
+        if later and not solution:
+            lines.append(f"next: lessons/exercises/{later[0].stem}.py  "
+                         f"(make check EX={later[0].name})")
+    else:
+        lines.append(f"{passed} of {len(checks)} checks pass. Fix the first FAIL above, then "
+                     f"run  make check EX={exercise.name}  again.")
+    return CheckResult(passed == len(checks), "\n".join(lines))
+
+
+def _load(path: Path, stem: str):
+    """The student's file as a module, loaded from its path: nothing is added to sys.path or
+    sys.modules, so a second check loads the file afresh."""
+    spec = importlib.util.spec_from_file_location(f"scratchgan_exercise_{stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:        # a syntax error, a typo at the top level, …
+        raise _Stop("your file does not load:\n" + _your_code_raised(exc, path)) from None
+    return module

@@ -1,100 +1,167 @@
-"""The class exercises: every model answer passes its check, every blank fails it with a
-report, and each classic mistake, planted in a copy of an answer, gets its hint."""
-from __future__ import annotations
+"""The class exercises: every solution passes its check, every blank fails it with a report
+(so the check can fail), and each classic mistake, planted in a copy of a solution, gets
+its hint."""
+import sys
 
 import pytest
 
-from scratchgan import exercises
+from scratchgan import backend, exercises
 from scratchgan.__main__ import main
 
-NAMES = list(exercises.EXERCISES)
+NAMES = [e.name for e in exercises.EXERCISES]
 
 
-def test_there_are_at_least_twelve_exercises_each_with_a_solution():
-    assert len(NAMES) >= 12
-    for exercise in exercises.EXERCISES.values():
-        for folder in ("exercises", "solutions"):
-            assert (exercises.LESSONS / folder / f"{exercise.stem}.py").is_file()
+def source(name: str, folder: str = "solutions") -> str:
+    return (exercises.LESSONS / folder / f"{exercises.find(name).stem}.py").read_text()
+
+
+def line_of(text: str, words: str) -> int:
+    """The 1-based number of the line of `text` that holds `words`."""
+    return next(n for n, line in enumerate(text.splitlines(), 1) if words in line)
+
+
+def planted(tmp_path, name: str, right: str, wrong: str) -> str:
+    """The report on a copy of the solution with one mistake planted (right → wrong)."""
+    text = source(name)
+    assert text.count(right) == 1, f"{right!r} is not (once) in the solution of {name}"
+    path = tmp_path / f"{exercises.find(name).stem}.py"
+    path.write_text(text.replace(right, wrong))
+    result = exercises.check(name, path=path)
+    assert not result.passed, result.report
+    return result.report
+
+
+def test_thirteen_exercises_each_a_blank_and_a_solution():
+    assert [e.stem for e in exercises.EXERCISES] == [
+        "01_sigmoid", "02_tanh", "03_softplus", "04_leaky_relu", "05_matmul",
+        "06_broadcast_add", "07_mean_axis", "08_log_softmax", "09_linear",
+        "10_bce_with_logits", "11_lsgan_loss", "12_cycle_loss", "13_gradient_penalty"]
+    for name in NAMES:
+        blank = source(name, "exercises")
+        assert blank.count("# YOUR CODE HERE") == 1 and "raise NotImplementedError(" in blank
+        assert f"make check EX={name}" in blank and f"python -m scratchgan check {name}" in blank
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_solution_is_the_exercise_filled_in(name):
+    blank = source(name, "exercises")
+    assert source(name).startswith(blank[:blank.index("        # YOUR CODE HERE")
+                                         if name != "gradient_penalty"
+                                         else blank.index("    # YOUR CODE HERE")])
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_solution_passes(name):
     result = exercises.check(name, solution=True)
     assert result.passed, result.report
-    assert "[FAIL]" not in result.report
+    assert "FAIL" not in result.report and "skipped" not in result.report
+    assert "checks pass" in result.report
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_the_blank_fails_and_says_it_is_not_written(name):
+def test_the_blank_fails_and_says_what_to_expect(name):
     result = exercises.check(name)
     assert not result.passed
-    assert "[FAIL]" in result.report and "not written yet" in result.report
+    assert "not written yet" in result.report and "it should" in result.report
+    if name != "gradient_penalty":                # the gradient, for gy = 1: numbers
+        assert "dL/d" in result.report and "central differences" in result.report
 
 
-def planted(tmp_path, name: str, old: str, new: str):
-    """A copy of the model answer with one mistake planted (old → new), checked."""
-    exercise = exercises.find(name)
-    source = (exercises.LESSONS / "solutions" / f"{exercise.stem}.py").read_text()
-    assert old in source, f"the planted mistake's anchor {old!r} is not in the solution"
-    path = tmp_path / f"{exercise.stem}.py"
-    path.write_text(source.replace(old, new))
-    result = exercises.check(name, path=path)
-    assert not result.passed, result.report
-    return result.report
-
-
-CLASSIC_MISTAKES = {
-    # name: (exercise, the right code, the planted mistake, words the hint must contain)
-    "flipped sign": ("tanh", "gy * (1 - y * y)", "gy * (y * y - 1)", "sign is flipped"),
-    "missing factor of 2": ("lsgan_loss", "return gy * (real_out - 1) / real_out.size, gy * fake_out",
-                            "return 0.5 * gy * (real_out - 1) / real_out.size, 0.5 * gy * fake_out",
-                            "missing factor of 2"),
-    "broadcast axis not summed": ("broadcast_add", "return sum_to(gy, a.shape), sum_to(gy, b.shape)",
-                                  "return gy, gy", "sum_to"),
-    "transpose (square)": ("matmul", "a.T @ gy", "gy.T @ a", "transpose"),
-    "missing 1/N of a mean": ("mean_axis", ") / x.shape[axis]", ")",
-                              "a scale such as 1/N from a mean"),
-    "backward on raw arrays": ("sigmoid", "y = self.output\n        return gy * y * (1 - y)",
-                               "y = self.output.data\n        return gy * sg.tensor(y * (1 - y))",
-                               "not with .data or raw arrays"),
-    "no create_graph in the penalty": ("gradient_penalty", "create_graph=True", "create_graph=False",
-                                       "create_graph=True"),
+CLASSIC_MISTAKES = {   # mistake: (exercise, right code, planted mistake, what the report says)
+    "a flipped sign": (
+        "tanh", "gy * (1 - y * y)", "-gy * (1 - y * y)", ["its sign is flipped"]),
+    "a missing factor of 2": (
+        "lsgan_loss", "gy * (real_out - 1) / real_out.size",
+        "0.5 * gy * (real_out - 1) / real_out.size", ["missing factor of 2", "real_out"]),
+    "a broadcast gradient not summed": (
+        "broadcast_add", "F.sum_to(gy, b.shape)", "gy",
+        ["shape (3, 4) for b, whose shape is (1, 4)", "F.sum_to(g, b.shape)",
+         "shape (2, 3, 4) for b, whose shape is (4,)"]),
+    "a missing transpose, square matrices": (
+        "matmul", "gy @ b.T", "gy @ b",
+        ["a (shape (4, 4), float64)", "dL/dA here is gy @ B, without a transpose",
+         "inner dimensions differ"]),          # and, with (3, 4) @ (4, 2), the shape error
+    "a transposed gradient": (
+        "matmul", "a.T @ gy", "gy.T @ a",
+        ["the transpose of the numeric one", "shape (2, 4) for b, whose shape is (4, 2)"]),
+    "a missing 1/N": (
+        "mean_axis", ") / n", ")", ["3 × the numeric one", "1/N", "4 × the numeric one"]),
+    "a backward on raw arrays": (
+        "tanh", "gy * (1 - y * y)", "gy * sg.Tensor(1 - y.data * y.data)",
+        ["PASS first order", "FAIL second order",
+         "write backward with Tensor ops, not .data/raw arrays"]),
+    "no create_graph in the penalty": (
+        "gradient_penalty", "[x_hat], create_graph=True)   #", "[x_hat])   #",
+        ["PASS value", "no gradient reaches the critic's weights",
+         "sg.grad(scores.sum(), [x_hat], create_graph=True)"]),
+    "the wrong number of gradients": (
+        "broadcast_add", "return F.sum_to(gy, a.shape), F.sum_to(gy, b.shape)",
+        "return F.sum_to(gy, a.shape)",
+        ["returned 1 gradient, but the op has 2 inputs (a, b)", "return g_a, g_b"]),
+    "the bias summed over the wrong axis": (
+        "linear", "gy.sum(axis=0)", "gy.sum(axis=1)",
+        ["shape (4,) for b, whose shape is (2,)", "sums gy over the rows: axis 0"]),
+    "a dropped branch": (
+        "leaky_relu", "self.slope * gy)", "0 * gy)", ["drop the gradient"]),
+    "a penalty without its weight": (
+        "gradient_penalty", "return weight * ((norms - 1) ** 2).mean()",
+        "return ((norms - 1) ** 2).mean()", ["leave out the weight λ"]),
 }
 
 
 @pytest.mark.parametrize("mistake", CLASSIC_MISTAKES)
 def test_a_classic_mistake_gets_its_hint(mistake, tmp_path):
-    name, old, new, hint = CLASSIC_MISTAKES[mistake]
-    report = planted(tmp_path, name, old, new)
-    assert "hint:" in report and hint in report, report
-    if mistake != "no create_graph in the penalty":   # the report points at the elements
-        assert "elements are off" in report or "shape" in report, report
+    name, right, wrong, said = CLASSIC_MISTAKES[mistake]
+    report = planted(tmp_path, name, right, wrong)
+    for words in said:
+        assert words in " ".join(report.split()), f"{words!r} not in\n{report}"
 
 
-def test_the_transpose_of_a_rectangular_gradient_is_named_by_its_shape(tmp_path):
-    report = planted(tmp_path, "matmul", "a.T @ gy", "gy.T @ a")
-    assert "shape (2, 4) for input 1 of shape (4, 2)" in report
-    assert "missing .T" in report and "sum_to" not in report.split("(4, 2)")[1].split("\n")[0]
-
-
-def test_a_wrong_penalty_value_is_reported(tmp_path):
-    report = planted(tmp_path, "gradient_penalty", "((norms - 1) ** 2).mean()",
-                     "((norms - 1) ** 2).sum()")
-    assert "scratchgan.losses computes" in report
+def test_a_report_says_which_input_and_which_elements(tmp_path):
+    report = planted(tmp_path, "sigmoid", "gy * y * (1 - y)", "gy * y * (1 - y) * 0.5")
+    assert "gradcheck failed for Sigmoid.backward, input 0, x (shape (3, 4), float64)" in report
+    assert "12 of 12 elements are off; worst at [" in report
+    assert "analytic" in report and "numeric" in report and "relative error 5.0e-01" in report
+    assert "x x x x" in report and "0 of 4 checks pass" in report
 
 
 def test_an_error_in_the_students_code_shows_their_line(tmp_path):
-    report = planted(tmp_path, "softplus", "return gy * F.sigmoid(x)",
-                     "return gy * F.sigmoidd(x)")
-    assert "AttributeError" in report and str(tmp_path) in report and "sigmoidd" in report
+    report = planted(tmp_path, "softplus", "gy * F.sigmoid(x)", "gy * F.sigmoidd(x)")
+    line = line_of(source("softplus"), "gy * F.sigmoid(x)")
+    report = " ".join(report.split())             # long temporary paths wrap
+    assert "your code raised AttributeError:" in report
+    assert f"03_softplus.py, line {line}, in backward" in report
+    assert "return gy * F.sigmoidd(x)" in report
+    assert "exercises.py" not in report and "autograd.py" not in report
 
 
-def test_the_command_line(capsys, tmp_path):
-    assert main(["check", "02", "--solution"]) == 0
-    assert "all checks pass" in capsys.readouterr().out
-    assert main(["check", "tanh"]) == 1
-    assert "not written yet" in capsys.readouterr().out
-    assert main(["check"]) == 0
-    assert "gradient_penalty" in capsys.readouterr().out
+def test_a_file_that_does_not_load_says_where(tmp_path):
+    report = planted(tmp_path, "sigmoid", "class Sigmoid(sg.Function):", "class Sigmoid(sg.Function)")
+    line = line_of(source("sigmoid"), "class Sigmoid(sg.Function):")
+    report = " ".join(report.split())
+    assert "your file does not load" in report and f"01_sigmoid.py, line {line}" in report
+
+
+def test_checking_leaves_no_trace():
+    path, modules, rng_state = list(sys.path), set(sys.modules), backend.rng_state()
+    exercises.check("gradient_penalty", solution=True)
+    exercises.check("sigmoid")
+    assert sys.path == path and set(sys.modules) == modules
+    assert backend.rng_state() == rng_state
+
+
+def test_the_command_line(capsys):
+    assert main(["check", "sigmoid", "--solution"]) == 0
+    assert "all 4 checks pass" in capsys.readouterr().out
+    for name in ("01", "1", "01_sigmoid", "sigmoid"):
+        assert main(["check", name]) == 1
+        assert "not written yet: Sigmoid.backward" in capsys.readouterr().out
+    other = exercises.LESSONS / "solutions" / "02_tanh.py"
+    assert main(["check", "tanh", "--file", str(other)]) == 0
+    capsys.readouterr()
+    for argv in (["check"], ["check", "--list"]):
+        assert main(argv) == 0
+        listing = capsys.readouterr().out
+        assert all(e.stem in listing for e in exercises.EXERCISES)
     assert main(["check", "no_such_exercise"]) == 2
-    assert "no exercise called" in capsys.readouterr().out
+    assert "no exercise called 'no_such_exercise'" in capsys.readouterr().out
