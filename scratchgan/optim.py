@@ -10,12 +10,25 @@ formulas follow PyTorch's, so the same hyper-parameters mean the same thing.
 """
 from __future__ import annotations
 
+import functools
 import math
 
+from . import backend
 from .backend import get_array_module
 
 
 class Optimizer:
+    """Holds the parameters; ``step()`` applies ``update`` to each one that has a gradient.
+
+    A subclass writes two methods:
+        prepare(i, θ, g) -> (update, (θ, g, state...))   per parameter, once per step:
+                                                          creates its state, counts its t
+        update(θ, g, state..., scratch)                   the rule itself, in place
+    ``update`` runs on blocks of the arrays (``backend.blockwise``: each block stays in
+    cache through all of the rule's passes, and the blocks are shared between cores); it
+    sees nothing but elementwise arithmetic, so blocks change nothing in the result.
+    """
+
     def __init__(self, params, lr: float):
         self.params = list(params)
         if not self.params:
@@ -29,12 +42,22 @@ class Optimizer:
 
     def step(self) -> None:
         self.step_count += 1
+        jobs = []
         for i, p in enumerate(self.params):
             if p.grad is not None:
-                self.update(i, p.data, p.grad.data)
+                g = get_array_module(p.data).ascontiguousarray(p.grad.data)
+                jobs.append(self.prepare(i, p.data, g))
+        backend.blockwise(jobs)
 
-    def update(self, i: int, theta, g) -> None:
+    def prepare(self, i: int, theta, g):
         raise NotImplementedError
+
+    def _state(self, slot: str, i: int, like):
+        """The array of ``slot`` for parameter i, zeros the first time."""
+        arrays = getattr(self, slot)
+        if i not in arrays:
+            arrays[i] = get_array_module(like).zeros_like(like)
+        return arrays[i]
 
     # state: the step count, the hyper-parameters and one value per slot per parameter
     _slots: tuple[str, ...] = ()
@@ -66,6 +89,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
+    """v ← μ v + g;  θ ← θ − η v   (v starts at 0, so the first step is plain SGD, as PyTorch)"""
     _slots = ("velocity",)
 
     def __init__(self, params, lr: float = 0.01, momentum: float = 0.0):
@@ -73,19 +97,22 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.velocity: dict[int, object] = {}
 
-    def update(self, i, theta, g):
-        if self.momentum:
-            v = self.velocity.get(i)
-            if v is None:
-                v = self.velocity[i] = g.copy()        # PyTorch: the first step is plain SGD
-            else:
-                v *= self.momentum
-                v += g
-            g = v
-        theta -= self.lr * g
+    def prepare(self, i, theta, g):
+        if not self.momentum:
+            return self.update_plain, (theta, g)
+        return self.update, (theta, g, self._state("velocity", i, g))
+
+    def update_plain(self, theta, g, scratch):
+        theta -= get_array_module(g).multiply(g, self.lr, out=scratch)     # θ ← θ − η g
+
+    def update(self, theta, g, v, scratch):
+        v *= self.momentum                                                 # v ← μ v
+        v += g                                                             #   + g
+        theta -= get_array_module(g).multiply(v, self.lr, out=scratch)     # θ ← θ − η v
 
 
 class RMSprop(Optimizer):
+    """s ← α s + (1 − α) g²;  θ ← θ − η g / (√s + ε)"""
     _slots = ("square_avg",)
 
     def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8):
@@ -93,17 +120,25 @@ class RMSprop(Optimizer):
         self.alpha, self.eps = alpha, eps
         self.square_avg: dict[int, object] = {}
 
-    def update(self, i, theta, g):
+    def prepare(self, i, theta, g):
+        return self.update, (theta, g, self._state("square_avg", i, g))
+
+    def update(self, theta, g, s, scratch):
         xp = get_array_module(g)
-        s = self.square_avg.get(i)
-        if s is None:
-            s = self.square_avg[i] = xp.zeros_like(g)
-        s *= self.alpha
-        s += (1 - self.alpha) * g * g
-        theta -= self.lr * g / (xp.sqrt(s) + self.eps)
+        s *= self.alpha                                                    # s ← α s
+        xp.multiply(g, g, out=scratch)
+        scratch *= 1 - self.alpha
+        s += scratch                                                       #   + (1 − α) g²
+        denom = xp.sqrt(s, out=scratch)
+        denom += self.eps                                                  # √s + ε
+        step = xp.divide(g, denom, out=scratch)
+        step *= self.lr
+        theta -= step                                                      # θ ← θ − η g/(√s + ε)
 
 
 class Adam(Optimizer):
+    """m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  θ ← θ − η m̂/(√v̂ + ε),
+    m̂ = m/(1 − β₁ᵗ),  v̂ = v/(1 − β₂ᵗ)"""
     _slots = ("m", "v", "steps")
     _counters = ("steps",)
 
@@ -114,19 +149,16 @@ class Adam(Optimizer):
         self.m: dict[int, object] = {}
         self.v: dict[int, object] = {}
         self.steps: dict[int, int] = {}   # t per parameter: one that joins late starts at 1
-        self._scratch: dict[int, object] = {}   # a work array per parameter (not state)
 
-    def update(self, i, theta, g):
-        xp = get_array_module(g)
-        if i not in self.m:
-            self.m[i], self.v[i] = xp.zeros_like(g), xp.zeros_like(g)
+    def prepare(self, i, theta, g):
+        m, v = self._state("m", i, g), self._state("v", i, g)
         t = self.steps[i] = self.steps.get(i, 0) + 1
-        m, v = self.m[i], self.v[i]
-        scratch = self._scratch.get(i)
-        if scratch is None or scratch.shape != g.shape:
-            scratch = self._scratch[i] = xp.empty_like(g)
-        # the update reads like the formula; each line works in place (no temporaries:
-        # Adam touches every weight ~10 times a step, so allocations would dominate)
+        return functools.partial(self.update, t=t), (theta, g, m, v)
+
+    def update(self, theta, g, m, v, scratch, t: int):
+        # the update reads like the formula; each line works in place, in ``scratch``
+        # (no temporaries: Adam touches every weight ~12 times a step)
+        xp = get_array_module(g)
         m *= self.beta1                                                    # m ← β₁m
         m += xp.multiply(g, 1 - self.beta1, out=scratch)                   #   + (1 − β₁)g
         v *= self.beta2                                                    # v ← β₂v

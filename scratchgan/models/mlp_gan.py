@@ -15,6 +15,7 @@ separate learning rates for D and G.  ``PRESETS`` holds the named setups.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import asdict, dataclass, field, fields
 
 from .. import backend, losses, nn, optim
@@ -95,6 +96,12 @@ def make_discriminator(cfg: MLPGANConfig, image_dim: int = 784) -> nn.Sequential
         width = hidden
     layers.append(linear(width, 1))
     return nn.Sequential(*layers)
+
+
+def _ema_update(theta_ema, theta, scratch, decay: float) -> None:
+    """θ_ema ← d·θ_ema + (1 − d)·θ, in place (run a cache-sized block at a time)."""
+    theta_ema *= decay
+    theta_ema += backend.get_array_module(theta).multiply(theta, 1 - decay, out=scratch)
 
 
 class MLPGAN:
@@ -178,9 +185,8 @@ class MLPGAN:
         # of 1/(1 − d) steps, most of which would still be the random initial weights
         t = self.opt_g.step_count
         d = min(self.cfg.ema_decay, (1 + t) / (10 + t))
-        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
-            p_ema.data *= d
-            p_ema.data += (1 - d) * p.data
+        backend.blockwise([(functools.partial(_ema_update, decay=d), (p_ema.data, p.data))
+                           for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters())])
         for (_, b_ema), (name, b) in zip(self.G_ema.named_buffers(), self.G.named_buffers()):
             b_ema[...] = b
 
