@@ -98,6 +98,28 @@ def cmd_data(args) -> None:
     print(f"MNIST is ready in {ensure_mnist()}")
 
 
+def _apply_override(cfg, override: str) -> None:
+    """``--set key=value``: parse value as the type the field's default has."""
+    import dataclasses
+    key, sep, text = override.partition("=")
+    kinds = {f.name: type(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    if not sep or key not in kinds:
+        raise SystemExit(f"--set {override}: expected KEY=VALUE with KEY one of {', '.join(kinds)}")
+    kind = kinds[key]
+    try:
+        if kind is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(text)
+            value = text.lower() in ("true", "1")
+        elif kind is tuple:
+            value = tuple(int(v) for v in text.split(",") if v)
+        else:
+            value = kind(text)
+    except ValueError:
+        raise SystemExit(f"--set {override}: {text!r} is not a valid {kind.__name__}") from None
+    setattr(cfg, key, value)
+
+
 def cmd_train(args) -> int:
     from .checkpoint import write_json_atomic
     from .data.mnist import load_mnist
@@ -122,6 +144,8 @@ def cmd_train(args) -> int:
             setattr(cfg, name, value)
     if args.lr is not None:
         cfg.lr_g = cfg.lr_d = args.lr
+    for override in args.overrides:
+        _apply_override(cfg, override)
     images, _ = load_mnist("train")
     print(f"training mnist-gan (preset {args.preset if not args.resume else 'from checkpoint'}) "
           f"on {len(images)} MNIST digits, backend {backend.name}, into {out}")
@@ -181,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--backend", dest="train_backend", default=None)
     train.add_argument("--out", default="runs/mnist-gan")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="any field of MLPGANConfig, e.g. --set pack=1 --set g_hidden=256,512")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument("--overwrite", action="store_true")
     train.add_argument("--no-eval", action="store_true", help="skip the evaluation at the end")

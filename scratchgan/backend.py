@@ -11,9 +11,7 @@ same code runs on the CPU (NumPy, the default) and on a GPU (CuPy).
 from __future__ import annotations
 
 import os
-import threading
 import types
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy
 
@@ -152,27 +150,11 @@ def scatter_add(target, index, values) -> None:
 
 # --- in-place updates of big arrays, one cache-sized block at a time -------------------
 # An optimizer step touches every weight ~12 times (Adam: m, v, √v, the division, …).  Done
-# on whole arrays, each pass streams megabytes through memory, and NumPy runs it on one
-# core.  Done a block at a time, all the passes over a block run while it is in the
-# core's cache, and the blocks are shared between threads (NumPy's ufuncs release the GIL,
-# so the threads really run at once).  Each block's arithmetic is the same either way, so
-# the result is bit for bit the same whatever the order the blocks run in.
+# on whole arrays, each of those passes streams megabytes to and from memory; done a block
+# at a time, all the passes over a block run while it sits in the core's cache.  Each
+# element's arithmetic is the same either way, so the result is bit for bit the same.
 BLOCK = 1 << 16                       # elements per block (a few such arrays fit in L2)
-_pool: ThreadPoolExecutor | None = None
-_local = threading.local()            # each thread's scratch arrays, by dtype
-
-
-def _scratch(dtype, size: int):
-    cache = _local.__dict__.setdefault("scratch", {})
-    array = cache.get(dtype)
-    if array is None or array.size < size:
-        array = cache[dtype] = numpy.empty(max(size, BLOCK), dtype=dtype)
-    return array[:size]
-
-
-def _run_block(job) -> None:
-    update, views = job
-    update(*views, _scratch(views[0].dtype, views[0].size))
+_scratch_arrays: dict = {}            # one work array per dtype, reused by every block
 
 
 def blockwise(jobs, block: int = BLOCK) -> None:
@@ -181,28 +163,20 @@ def blockwise(jobs, block: int = BLOCK) -> None:
     ``update(*arrays, scratch)`` is called on views of consecutive blocks of ``block``
     elements of the (same-shaped, C-contiguous) arrays, with a scratch array of the same
     size to work in; it may write to any of them.  On CuPy it is called once on the whole
-    arrays (the GPU is parallel already), with a fresh scratch array.
+    arrays (the GPU gains nothing from blocks), with a fresh scratch array.
     """
-    if name == "cupy":
-        for update, arrays in jobs:
-            update(*arrays, xp.empty_like(arrays[0]))
-        return
-    tasks = []
     for update, arrays in jobs:
+        if name == "cupy":
+            update(*arrays, xp.empty_like(arrays[0]))
+            continue
         for a in arrays:
             if a.shape != arrays[0].shape or not a.flags.c_contiguous:
                 raise ValueError(f"blockwise: arrays must share one shape and be C-contiguous, "
                                  f"got shapes {[tuple(b.shape) for b in arrays]}")
         flat = [a.reshape(-1) for a in arrays]           # views, since each is contiguous
+        scratch = _scratch_arrays.get(flat[0].dtype)
+        if scratch is None:
+            scratch = _scratch_arrays[flat[0].dtype] = numpy.empty(block, flat[0].dtype)
         for start in range(0, flat[0].size, block):
-            tasks.append((update, [f[start:start + block] for f in flat]))
-    global _pool
-    workers = min(4, os.cpu_count() or 1)
-    if workers == 1 or len(tasks) < 2:
-        for task in tasks:
-            _run_block(task)
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(workers, thread_name_prefix="scratchgan-blockwise")
-    for _ in _pool.map(_run_block, tasks):               # re-raises a block's error
-        pass
+            views = [f[start:start + block] for f in flat]
+            update(*views, scratch[:views[0].size])

@@ -305,3 +305,26 @@ def test_the_schedule_drives_the_step_size(rng):
     p.grad = sg.Tensor(np.ones(2))
     opt.step()
     np.testing.assert_allclose(p.data, -0.5)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_updating_a_block_at_a_time_changes_nothing(name, monkeypatch):
+    """backend.blockwise runs each update on cache-sized blocks: with blocks of 7 elements
+    (so every parameter is cut, and not evenly) the weights equal one whole-array update's."""
+    results = []
+    for block in (7, 1 << 20):
+        rng = np.random.default_rng(5)
+        monkeypatch.setattr(B.blockwise, "__defaults__", (block,))
+        params = [nn.Parameter(B.xp.asarray(rng.standard_normal((6, 5)).astype("float32")))]
+        opt = OPTIMIZERS[name][0](params)
+        for _ in range(3):
+            set_grads(params, [rng.standard_normal((6, 5)).astype("float32")])
+            opt.step()
+        results.append(values(params)[0])
+    assert np.array_equal(results[0], results[1])
+
+
+def test_blockwise_refuses_arrays_it_would_copy():
+    a = np.zeros((4, 6))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        B.blockwise([(lambda x, y, scratch: None, (a[:, ::2], a[:, 1::2]))])

@@ -115,6 +115,56 @@ def test_algorithm_1_takes_k_discriminator_steps_per_generator_step(images):
     assert gan.opt_d.step_count == 3 and gan.opt_g.step_count == 1
 
 
+def test_reused_fakes_are_the_d_steps_fakes_and_reach_g(images, monkeypatch):
+    """With reuse_fakes, G's step sees the very images D's step judged (one z, drawn once),
+    and its gradient still reaches every weight of G."""
+    sg.seed(0)
+    gan = MLPGAN(tiny_config(reuse_fakes=True))
+    seen = []
+    judge = gan.discriminate
+    monkeypatch.setattr(gan, "discriminate", lambda x: seen.append(B.to_numpy(x.data)) or judge(x))
+    draws = []
+    draw = gan.sample_z
+    monkeypatch.setattr(gan, "sample_z", lambda n: draws.append(n) or draw(n))
+    real = sg.Tensor(B.xp.asarray(images[:16].reshape(16, -1).astype("float32") / 127.5 - 1))
+    gan.train_step([real])
+    assert draws == [16]                                  # one batch of z per iteration
+    real_seen, fake_for_d, fake_for_g = seen
+    assert np.array_equal(fake_for_d, fake_for_g)
+    assert all(p.grad is not None for p in gan.G.parameters())
+
+
+@pytest.mark.parametrize("reuse", [False, True])
+def test_a_resumed_run_is_exact_with_or_without_reused_fakes(images, tmp_path, reuse):
+    straight = Trainer(tiny_config(reuse_fakes=reuse, epochs=2), images, tmp_path / "a", seed=4,
+                       progress=False)
+    straight.fit()
+    first = Trainer(tiny_config(reuse_fakes=reuse, epochs=2), images, tmp_path / "b", seed=4,
+                    progress=False)
+    steps = iter(range(100))
+    assert not first.run_epoch(should_stop=lambda: next(steps) >= 3)
+    first.save_checkpoint()
+    second = Trainer(tiny_config(reuse_fakes=reuse, epochs=2), images, tmp_path / "b", seed=0,
+                     progress=False)
+    second.load_checkpoint()
+    second.fit()
+    for key in straight.history:
+        assert np.array_equal(straight.history[key], second.history[key]), key
+
+
+def test_the_command_line_sets_any_config_field(images, tmp_path, monkeypatch):
+    from scratchgan.__main__ import _apply_override
+    cfg = MLPGANConfig()
+    for text in ("pack=1", "g_hidden=32,64", "reuse_fakes=true", "lr_d=3e-4", "g_loss=saturating"):
+        _apply_override(cfg, text)
+    assert (cfg.pack, cfg.g_hidden, cfg.reuse_fakes, cfg.lr_d, cfg.g_loss) == (
+        1, (32, 64), True, 3e-4, "saturating")
+    for bad, says in (("packs=2", "KEY one of"), ("pack=two", "not a valid int"),
+                      ("reuse_fakes=maybe", "not a valid bool")):
+        with pytest.raises(SystemExit, match=says):
+            _apply_override(cfg, bad)
+
+
 def test_the_generator_step_leaves_the_discriminator_alone(images):
     sg.seed(0)
     gan = MLPGAN(tiny_config())
