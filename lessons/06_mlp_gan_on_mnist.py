@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import scratchgan as sg
+from scratchgan import functional as F
 from scratchgan import losses, metrics, nn
 from scratchgan.data.mnist import scale_batch
 from scratchgan.models.mlp_gan import PRESETS, MLPGAN
@@ -186,7 +187,10 @@ print(f"{gan.D.num_parameters():,} parameters")
 #   \qquad (\texttt{losses.d\_loss\_minimax}).$$
 #
 # The fakes $G(z_i)$ are made under `sg.no_grad()`. This step updates $D$ only, so no graph
-# through $G$ is needed.
+# through $G$ is needed. $D$ judges the real and the fake batch in one pass, stacked into
+# one array: the same numbers as two passes, but each layer does one matrix product on
+# twice the rows (faster on a CPU), and the gradient of each weight comes out already
+# summed over both halves.
 #
 # **G step.** With fresh noise, descend the non-saturating loss (lesson 5, section 5)
 #
@@ -216,8 +220,8 @@ rng_before = sg.backend.rng_state()                              # same noise to
 # --- D step: descend L_D ---------------------------------------------------------------
 with sg.no_grad():
     fake = gan.G(gan.sample_z(B))                  # (128, 784), no graph back into G
-real_logits = gan.discriminate(real)               # (64, 1): one logit per pair of images
-fake_logits = gan.discriminate(fake)
+logits = gan.discriminate(F.concatenate([real, fake]))   # (128, 1): one logit per pair
+real_logits, fake_logits = logits[:B // 2], logits[B // 2:]   # 64 real pairs, 64 fake
 d_loss = losses.d_loss_minimax(real_logits, fake_logits)
 gan.opt_d.zero_grad()
 d_loss.backward()

@@ -521,7 +521,9 @@ def sg_iteration(gan: MLPGAN, real, z_d, z_g, t: int) -> tuple[float, float]:
     # D step: descend L_D = −[log D(x) + log(1 − D(G(z)))]
     with sg.no_grad():                           # G is not trained here: record nothing
         fake = gan.G(z_d)
-    real_logits, fake_logits = gan.discriminate(real), gan.discriminate(fake)
+    logits = gan.discriminate(F.concatenate([real, fake]))   # D judges both in one pass
+    n_real = real.shape[0] // gan.cfg.pack
+    real_logits, fake_logits = logits[:n_real], logits[n_real:]
     d_loss = losses.d_loss_minimax(real_logits, fake_logits)
     gan.opt_d.zero_grad()
     d_loss.backward()
@@ -546,7 +548,9 @@ if HAVE_TORCH:
         # D step
         with torch.no_grad():
             fake = gan.G(z_d)
-        real_logits, fake_logits = gan.discriminate(real), gan.discriminate(fake)
+        logits = gan.discriminate(torch.cat([real, fake]))
+        n_real = real.shape[0] // gan.cfg.pack
+        real_logits, fake_logits = logits[:n_real], logits[n_real:]
         d_loss = (TF.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
                   + TF.binary_cross_entropy_with_logits(fake_logits,
                                                         torch.zeros_like(fake_logits)))

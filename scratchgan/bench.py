@@ -71,7 +71,8 @@ def linear_backward(gy, x, W, need_gx=True, need_params=True):
 
 
 def leaky_relu(z, slope=SLOPE):
-    return backend.get_array_module(z).where(z > 0, z, z * slope)
+    """max(z, slope·z) for 0 ≤ slope ≤ 1 (the same trick as F.leaky_relu: two passes)"""
+    return backend.get_array_module(z).maximum(z, z * slope)
 
 
 def leaky_relu_backward(gy, z, slope=SLOPE):
@@ -312,15 +313,23 @@ class HandAdam:
     def step(self, grads):
         xp = backend.get_array_module(grads[0])
         for i, (theta, g, m, v) in enumerate(zip(self.params, grads, self.m, self.v)):
+            # in place on whole arrays, one work array per parameter: what a careful hand
+            # writes (optim.Adam does the same arithmetic, a cache-sized block at a time)
             self.t[i] += 1
+            work = xp.multiply(g, 1 - self.beta1)
             m *= self.beta1
-            m += (1 - self.beta1) * g
+            m += work                                         # m ← β₁m + (1 − β₁)g
+            xp.multiply(g, g, out=work)
+            work *= 1 - self.beta2
             v *= self.beta2
-            v += (1 - self.beta2) * (g * g)
+            v += work                                         # v ← β₂v + (1 − β₂)g²
             bias1, bias2 = 1 - self.beta1 ** self.t[i], 1 - self.beta2 ** self.t[i]
-            denom = xp.sqrt(v) * (1 / math.sqrt(bias2))
-            denom += self.eps
-            theta -= (self.lr / bias1) * m / denom
+            xp.sqrt(v, out=work)
+            work *= 1 / math.sqrt(bias2)
+            work += self.eps                                  # √v/√(1 − β₂ᵗ) + ε
+            xp.divide(m, work, out=work)
+            work *= self.lr / bias1
+            theta -= work
 
 
 class HandGAN:
@@ -349,17 +358,19 @@ class HandGAN:
         return backend.xp.asarray(self.rng.normal(0.0, 1.0, (n, self.z_dim)).astype(dtype))
 
     def d_step(self, real) -> dict:
-        """L_D = −mean log σ(D(x)) − mean log σ(−D(G(z))); gradients for D only."""
+        """L_D = −mean log σ(D(x)) − mean log σ(−D(G(z))); gradients for D only.
+        D runs once over [real; fake], as MLPGAN.d_step does."""
+        xp = backend.get_array_module(real)
         fake, _ = self.G.forward(self.sample_z(real.shape[0]))     # G's backward not needed
-        real_logits, real_saved = self.D.forward(real)
-        fake_logits, fake_saved = self.D.forward(fake)
+        logits, saved = self.D.forward(xp.concatenate([real, fake]))
+        n = real.shape[0]
+        real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = -log_sigmoid(real_logits).mean() - log_sigmoid(-fake_logits).mean()
         # d/dl of −mean log σ(l) is −σ(−l)/N;  of −mean log σ(−l) it is σ(l)/N
-        _, grads_real = self.D.backward(-sigmoid(-real_logits) / real_logits.size, real_saved,
-                                        need_input_grad=False)
-        _, grads_fake = self.D.backward(sigmoid(fake_logits) / fake_logits.size, fake_saved,
-                                        need_input_grad=False)
-        self.opt_d.step([a + b for a, b in zip(grads_real, grads_fake)])
+        g_logits = xp.concatenate([-sigmoid(-real_logits) / real_logits.size,
+                                   sigmoid(fake_logits) / fake_logits.size])
+        _, grads = self.D.backward(g_logits, saved, need_input_grad=False)
+        self.opt_d.step(grads)
         return {"d_loss": float(d_loss), "d_real": float(sigmoid(real_logits).mean()),
                 "d_fake": float(sigmoid(fake_logits).mean())}
 

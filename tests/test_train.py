@@ -115,6 +115,24 @@ def test_algorithm_1_takes_k_discriminator_steps_per_generator_step(images):
     assert gan.opt_d.step_count == 3 and gan.opt_g.step_count == 1
 
 
+def test_one_pass_of_d_over_real_and_fake_is_two_passes_summed(images):
+    """d_step runs D once over [real; fake]: the loss and D's gradients equal those of two
+    separate passes (packing included: pairs never straddle the real/fake boundary)."""
+    from scratchgan import losses
+    sg.seed(0)
+    gan = MLPGAN(tiny_config(pack=2, d_dropout=0.0, real_label=1.0))
+    real = sg.Tensor(B.xp.asarray(images[:16].reshape(16, -1).astype("float32") / 127.5 - 1))
+    fake = gan.G(gan.sample_z(16)).detach()
+    separate = losses.d_loss_minimax(gan.discriminate(real), gan.discriminate(fake))
+    separate.backward()
+    expected = [B.to_numpy(p.grad.data).copy() for p in gan.D.parameters()]
+    gan.opt_d.step = lambda: None                         # keep the weights to compare
+    stats = gan.d_step(real, fake)
+    assert np.isclose(stats["d_loss"], separate.item(), rtol=1e-6)
+    for p, g in zip(gan.D.parameters(), expected):
+        assert np.allclose(B.to_numpy(p.grad.data), g, rtol=1e-5, atol=1e-7)
+
+
 def test_reused_fakes_are_the_d_steps_fakes_and_reach_g(images, monkeypatch):
     """With reuse_fakes, G's step sees the very images D's step judged (one z, drawn once),
     and its gradient still reaches every weight of G."""
@@ -129,8 +147,9 @@ def test_reused_fakes_are_the_d_steps_fakes_and_reach_g(images, monkeypatch):
     real = sg.Tensor(B.xp.asarray(images[:16].reshape(16, -1).astype("float32") / 127.5 - 1))
     gan.train_step([real])
     assert draws == [16]                                  # one batch of z per iteration
-    real_seen, fake_for_d, fake_for_g = seen
-    assert np.array_equal(fake_for_d, fake_for_g)
+    judged_by_d, fake_for_g = seen                        # D's step: real and fake at once
+    assert np.array_equal(judged_by_d[:16], B.to_numpy(real.data))
+    assert np.array_equal(judged_by_d[16:], fake_for_g)
     assert all(p.grad is not None for p in gan.G.parameters())
 
 
