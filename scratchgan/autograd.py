@@ -309,11 +309,14 @@ def _run_backward(outputs, output_grads, targets, retain_graph, create_graph):
                 f.needs_input_grad = tuple(x.requires_grad and (id(x) in wanted or
                                                                 id(x.creator) in relevant)
                                            for x in f.inputs)
-            _Mode.in_backward_of = f.name
-            try:
+            if _Mode.detect_anomaly:       # name the op whose backward makes a NaN/inf
+                _Mode.in_backward_of = f.name
+                try:
+                    gxs = f.backward(gy)
+                finally:
+                    _Mode.in_backward_of = None
+            else:
                 gxs = f.backward(gy)
-            finally:
-                _Mode.in_backward_of = None
             for i, (x, gx) in enumerate(zip(f.inputs, _checked(f, gxs))):
                 if gx is None or not f.needs_input_grad[i]:
                     continue

@@ -71,7 +71,7 @@ PRESETS: dict[str, MLPGANConfig] = {
     # a step costs far less than twice a step of 64, so more epochs fit in the budget).
     "default": MLPGANConfig(z_dim=100, g_hidden=(256, 512, 1024), d_hidden=(512, 256),
                             d_dropout=0.0, pack=2, lr_g=4e-4, lr_d=4e-4, batch_size=128,
-                            ema_decay=0.9999, lr_decay_from=0.5, epochs=48),
+                            ema_decay=0.9999, lr_decay_from=0.5, reuse_fakes=True, epochs=40),
 }
 
 
