@@ -186,13 +186,17 @@ print(f"{gan.D.num_parameters():,} parameters")
 # $$L_D = -\frac1m \sum_{i=1}^m \Big[\log D(x_i) + \log\big(1 - D(G(z_i))\big)\Big]
 #   \qquad (\texttt{losses.d\_loss\_minimax}).$$
 #
-# The fakes $G(z_i)$ are made under `sg.no_grad()`. This step updates $D$ only, so no graph
-# through $G$ is needed. $D$ judges the real and the fake batch in one pass, stacked into
-# one array: the same numbers as two passes, but each layer does one matrix product on
-# twice the rows (faster on a CPU), and the gradient of each weight comes out already
-# summed over both halves.
+# This step updates $D$ only, so $D$ gets the fakes *detached*: $L_D$ must not reach $G$.
+# $D$ judges the real and the fake batch in one pass, stacked into one array: the same
+# numbers as two passes, but each layer does one matrix product on twice the rows (faster
+# on a CPU), and the gradient of each weight comes out already summed over both halves.
 #
-# **G step.** With fresh noise, descend the non-saturating loss (lesson 5, section 5)
+# **G step.** Algorithm 1 draws fresh noise here. The default preset instead reuses the
+# same fakes $G(z_i)$, made once with their graph back into $G$ and now judged by the $D$
+# just updated (`reuse_fakes`, as PyTorch's DCGAN example does). It is an equally valid
+# sample of the noise, and it saves one forward pass of $G$, about a tenth of an
+# iteration; over 40 epochs it scored about as well as fresh noise (the README's table).
+# Then descend the non-saturating loss (lesson 5, section 5)
 #
 # $$L_G = -\frac1m \sum_{i=1}^m \log D(G(z_i)) \qquad (\texttt{losses.g\_loss\_nonsaturating}).$$
 #
@@ -218,9 +222,8 @@ twin.load_state_dict(gan.state_dict())                           # same weights,
 rng_before = sg.backend.rng_state()                              # same noise to come
 
 # --- D step: descend L_D ---------------------------------------------------------------
-with sg.no_grad():
-    fake = gan.G(gan.sample_z(B))                  # (128, 784), no graph back into G
-logits = gan.discriminate(F.concatenate([real, fake]))   # (128, 1): one logit per pair
+fake = gan.G(gan.sample_z(B))                      # (128, 784), graph kept for G's step
+logits = gan.discriminate(F.concatenate([real, fake.detach()]))   # (128, 1): one per pair
 real_logits, fake_logits = logits[:B // 2], logits[B // 2:]   # 64 real pairs, 64 fake
 d_loss = losses.d_loss_minimax(real_logits, fake_logits)
 gan.opt_d.zero_grad()
@@ -231,7 +234,7 @@ d_grads = [p.grad for p in gan.D.parameters()]
 
 # --- G step: descend L_G through a frozen D ----------------------------------------------
 with nn.frozen(gan.D):
-    fake_logits_g = gan.discriminate(gan.G(gan.sample_z(B)))
+    fake_logits_g = gan.discriminate(fake)        # the same fakes, judged by the new D
     g_loss = losses.g_loss_nonsaturating(fake_logits_g)
     gan.opt_g.zero_grad()
     g_loss.backward()
@@ -299,7 +302,7 @@ assert same
 # by the random initial weights, so scratchgan warms it up: it uses
 # $d_t = \min\big(d, \tfrac{1 + t}{10 + t}\big)$ at generator step $t$, which averages over
 # about the last $(10 + t)/9$ steps. With $d = 0.9999$, $d_t$ stays below $d$ for about
-# 90,000 steps, longer than a default run of 48 epochs × 468 steps = 22,464 steps. So in
+# 90,000 steps, longer than a default run of 40 epochs × 468 steps = 18,720 steps. So in
 # practice the default's EMA always averages roughly the last ninth of training so far.
 
 # %%

