@@ -29,14 +29,15 @@ clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
 ## make train-mnist: the main job: real MNIST, the default GAN, grids, curves, scores
-## (knobs: EPOCHS=… BATCH=… LR=… SEED=… PRESET=… OUT=… BACKEND=… RESUME=1)
+## (knobs: EPOCHS=… BATCH=… LR=… SEED=… PRESET=… OUT=… BACKEND=… RESUME=1,
+##  SET="reuse_fakes=false pack=1": any field of MLPGANConfig)
 PRESET ?= default
 OUT    ?= runs/mnist-gan
 SEED   ?= 0
 TRAIN_ARGS = --preset $(PRESET) --out $(OUT) --seed $(SEED) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH),--batch-size $(BATCH)) \
 	$(if $(LR),--lr $(LR)) $(if $(BACKEND),--backend $(BACKEND)) \
-	$(if $(RESUME),--resume,--overwrite)
+	$(foreach kv,$(SET),--set $(kv)) $(if $(RESUME),--resume,--overwrite)
 
 .PHONY: train-mnist eval-mnist data lessons check
 train-mnist: $(READY)

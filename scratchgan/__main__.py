@@ -127,6 +127,9 @@ def cmd_train(args) -> int:
     from .train import Interrupted, Trainer
     out = Path(args.out)
     if args.resume:
+        if args.overrides:
+            raise SystemExit("--set with --resume: a resumed run keeps the configuration it "
+                             "was started with (that is what makes it continue exactly)")
         if not (out / "checkpoint.json").exists():
             raise SystemExit(f"--resume: there is no checkpoint in {out}")
         cfg, meta = _run_config(out)

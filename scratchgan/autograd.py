@@ -298,13 +298,13 @@ def _run_backward(outputs, output_grads, targets, retain_graph, create_graph):
 
     with (enable_grad() if create_graph else no_grad()):
         for f in order:
-            y = f.output
+            y = f._output()                 # the output tensor (None once it was dropped)
             if y is None or id(y) not in grads or (relevant is not None and id(f) not in relevant):
                 continue
             # a wanted tensor keeps its gradient; others are dropped once passed on
             gy = grads[id(y)] if wanted and id(y) in wanted else grads.pop(id(y))
             if relevant is None:
-                f.needs_input_grad = tuple(x.requires_grad for x in f.inputs)
+                f.needs_input_grad = tuple([x.requires_grad for x in f.inputs])
             else:
                 f.needs_input_grad = tuple(x.requires_grad and (id(x) in wanted or
                                                                 id(x.creator) in relevant)

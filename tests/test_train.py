@@ -182,6 +182,8 @@ def test_the_command_line_sets_any_config_field(images, tmp_path, monkeypatch):
                       ("reuse_fakes=maybe", "not a valid bool")):
         with pytest.raises(SystemExit, match=says):
             _apply_override(cfg, bad)
+    with pytest.raises(SystemExit, match="a resumed run keeps the configuration"):
+        cli_main(["train", "mnist-gan", "--resume", "--set", "pack=1", "--out", str(tmp_path)])
 
 
 def test_the_generator_step_leaves_the_discriminator_alone(images):
