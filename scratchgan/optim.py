@@ -25,8 +25,8 @@ class Optimizer:
                                                           creates its state, counts its t
         update(θ, g, state..., scratch)                   the rule itself, in place
     ``update`` runs on blocks of the arrays (``backend.blockwise``: each block stays in
-    cache through all of the rule's passes, and the blocks are shared between cores); it
-    sees nothing but elementwise arithmetic, so blocks change nothing in the result.
+    cache through all of the rule's passes); it sees nothing but elementwise arithmetic,
+    so blocks change nothing in the result.
     """
 
     def __init__(self, params, lr: float):
@@ -157,7 +157,7 @@ class Adam(Optimizer):
 
     def update(self, theta, g, m, v, scratch, t: int):
         # the update reads like the formula; each line works in place, in ``scratch``
-        # (no temporaries: Adam touches every weight ~12 times a step)
+        # (no temporaries: Adam touches every weight 13 times a step)
         xp = get_array_module(g)
         m *= self.beta1                                                    # m ← β₁m
         m += xp.multiply(g, 1 - self.beta1, out=scratch)                   #   + (1 − β₁)g

@@ -82,6 +82,9 @@ OPS = {
     "tanh":           (F.tanh,                       [(3, 4)],               "any"),
     "relu":           (F.relu,                       [(3, 4)],               "nonzero"),
     "leaky_relu":     (lambda x: F.leaky_relu(x, 0.2), [(3, 4)],             "nonzero"),
+    # a slope outside [0, 1] takes the other forward (max(x, slope·x) is wrong there)
+    "leaky_relu_1.5": (lambda x: F.leaky_relu(x, 1.5), [(3, 4)],             "nonzero"),
+    "leaky_relu_neg": (lambda x: F.leaky_relu(x, -0.3), [(2, 3)],            "nonzero"),
     "softplus":       (F.softplus,                   [(3, 4)],               "any"),
     "log_sigmoid":    (F.log_sigmoid,                [(3, 4)],               "any"),
     "log_softmax":    (lambda x: F.log_softmax(x, axis=-1), [(3, 4)],        "any"),

@@ -49,7 +49,7 @@ import zipfile
 import zlib
 from typing import Callable, Mapping, Sequence
 
-import numpy as np
+from ..backend import numpy as np   # data lives on the CPU, as files and uint8
 
 from ..backend import get_array_module
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
+from ..backend import numpy as np   # the mixtures are drawn on the CPU, as plain arrays
 
 
 def _generator(rng) -> np.random.Generator:

@@ -186,9 +186,7 @@ class MLPGAN:
                 stats = self.d_step(real, fake.detach())
             else:
                 stats = self.d_step(real)
-        if fake is not None and fake.shape[0] != self.cfg.batch_size:
-            fake = None
-        stats.update(self.g_step(self.cfg.batch_size, fake))
+        stats.update(self.g_step(self.cfg.batch_size, fake))     # n is unused given fakes
         return stats
 
     def set_epoch(self, epoch: int) -> None:
