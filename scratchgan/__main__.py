@@ -5,6 +5,7 @@
     eval RUN_DIR [-n 10000]          classifier scores of a run's samples, beside the real test set
     sample RUN_DIR -n N -o FILE.npz  N generated images as uint8 (N, 28, 28), key "images"
     data                             fetch and verify MNIST (the same chain train uses)
+    classifier [--retrain]           the evaluator's classifier (shipped; --retrain: train it here)
     check [EXERCISE] [--solution] [--file PATH] [--list]   gradcheck a class exercise
 """
 from __future__ import annotations
@@ -91,6 +92,20 @@ def cmd_sample(args) -> None:
     images = generate_uint8(load_run(args.run_dir), args.n, seed=args.seed)
     save_npz_atomic(args.output, {"images": images})
     print(f"{args.n} images (uint8, {images.shape}) written to {args.output} (key 'images')")
+
+
+def cmd_classifier(args) -> None:
+    from . import metrics
+    path = metrics.classifier_path()
+    if args.retrain:
+        _, info = metrics.retrain_classifier(path)
+        same = metrics.file_sha256(path) == metrics.SHIPPED_CLASSIFIER_SHA256
+        print(f"{'identical to' if same else 'differs from'} the shipped classifier "
+              f"(bitwise; another CPU or BLAS rounds differently, and scores move a little)")
+    else:
+        _, info = metrics.get_classifier()
+    print(f"evaluation classifier: {path} ({info.get('source', 'cached')}, test accuracy "
+          f"{info['test_accuracy']:.4f})")
 
 
 def cmd_data(args) -> None:
@@ -234,6 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--file", help="check this file instead of lessons/exercises/…")
     check.add_argument("--list", action="store_true", help="list the exercises")
     check.set_defaults(func=cmd_check)
+
+    clf = sub.add_parser("classifier", help="the evaluator's MNIST classifier: where it is, "
+                                           "how accurate; --retrain trains it anew")
+    clf.add_argument("--retrain", action="store_true",
+                     help="train it from scratch (about 90 s on 2 cores) and cache it")
+    clf.set_defaults(func=cmd_classifier)
 
     data = sub.add_parser("data", help="fetch and verify MNIST")
     data.set_defaults(func=cmd_data)

@@ -149,7 +149,7 @@ def scatter_add(target, index, values) -> None:
 
 
 # --- in-place updates of big arrays, one cache-sized block at a time -------------------
-# An optimizer step touches every weight many times (Adam: 13 passes for m, v, √v, …).  Done
+# An optimizer step touches every weight many times (Adam: 12 passes for m, v, √v, …).  Done
 # on whole arrays, each of those passes streams megabytes to and from memory; done a block
 # at a time, all the passes over a block run while it sits in the core's cache.  Each
 # element's arithmetic is the same either way, so the result is bit for bit the same.
