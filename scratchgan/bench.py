@@ -301,7 +301,7 @@ class HandNet:
 class HandAdam:
     """optim.Adam written out (PyTorch's formula, a step count t per parameter):
         m ← β₁ m + (1 − β₁) g,   v ← β₂ v + (1 − β₂) g²
-        θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)"""
+        θ ← θ − η√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε√(1 − β₂ᵗ))   (12 passes, as optim.Adam)"""
 
     def __init__(self, params, lr, betas, eps=1e-8):
         xp = backend.get_array_module(params[0])
@@ -323,12 +323,11 @@ class HandAdam:
             work *= 1 - self.beta2
             v *= self.beta2
             v += work                                         # v ← β₂v + (1 − β₂)g²
-            bias1, bias2 = 1 - self.beta1 ** self.t[i], 1 - self.beta2 ** self.t[i]
+            bias1, root_bias2 = 1 - self.beta1 ** self.t[i], math.sqrt(1 - self.beta2 ** self.t[i])
             xp.sqrt(v, out=work)
-            work *= 1 / math.sqrt(bias2)
-            work += self.eps                                  # √v/√(1 − β₂ᵗ) + ε
+            work += self.eps * root_bias2                     # √v + ε√(1 − β₂ᵗ)
             xp.divide(m, work, out=work)
-            work *= self.lr / bias1
+            work *= self.lr * root_bias2 / bias1
             theta -= work
 
 
