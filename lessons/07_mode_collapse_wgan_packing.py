@@ -120,8 +120,8 @@ save_figure(fig, "07_data")
 #
 # The learning rates are higher than the papers' (WGAN $5\cdot10^{-5}$, WGAN-GP $10^{-4}$),
 # to fit a few thousand steps. All of them decay linearly to 0 over the second half of
-# training, which lets the
-# samples settle onto the modes (the same schedule as the MNIST default's `lr_decay_from`).
+# training, which lets the samples settle onto the modes (the schedule of `lr_decay_from`,
+# which the MNIST default starts at 80% of its run).
 # Sections 3–6 explain each change. The loop is Algorithm 1 again (lesson 6, section 3), with
 # three switches: the loss, the clipping and the packing.
 #

@@ -515,7 +515,7 @@ print(f"{len(digits)} images, {N_ITERS} iterations of batch {BATCH}")
 #   `torch.no_grad()`, because a PyTorch parameter may only be changed in place outside
 #   of recording.
 #
-# The default preset also decays both learning rates over the second half of a run, set
+# The default preset also decays both learning rates over the last fifth of a run, set
 # once per epoch by `MLPGAN.set_epoch` (PyTorch would use a
 # `torch.optim.lr_scheduler.LambdaLR`). Our few iterations all lie in the first epoch,
 # where the rate is constant.
