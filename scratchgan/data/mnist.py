@@ -37,6 +37,7 @@ import http.client
 import json
 import os
 import pathlib
+import socket
 import struct
 import subprocess
 import sys
@@ -318,6 +319,12 @@ class _FolderSource:
         pass
 
 
+def _name_unknown(exc: BaseException) -> bool:
+    """The host name does not resolve at all (not a temporary failure of the resolver)."""
+    reason = getattr(exc, "reason", exc)
+    return isinstance(reason, socket.gaierror) and reason.errno == socket.EAI_NONAME
+
+
 def _download(url: str, timeout: float, retries: int, backoff: float,
               log: Callable[[str], None]) -> bytes:
     """GET ``url``, retrying transient failures with a doubling pause in between."""
@@ -328,9 +335,11 @@ def _download(url: str, timeout: float, retries: int, backoff: float,
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.read()
         except (OSError, http.client.HTTPException) as exc:   # no answer, cut short, ...
-            # A 404 and friends will not change on a second try; a 5xx or a dropped
+            # A 404 and friends will not change on a second try, nor will a host name
+            # that does not exist (a machine without DNS); a 5xx or a dropped
             # connection may.
-            permanent = isinstance(exc, urllib.error.HTTPError) and exc.code < 500
+            permanent = ((isinstance(exc, urllib.error.HTTPError) and exc.code < 500)
+                         or _name_unknown(exc))
             if permanent or attempt >= retries:
                 raise
             delay = backoff * 2 ** attempt

