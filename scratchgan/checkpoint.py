@@ -35,10 +35,6 @@ def save_npz_atomic(path, arrays: dict) -> None:
     _atomic_write(path, lambda f: np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()}))
 
 
-def write_bytes_atomic(path, data: bytes) -> None:
-    _atomic_write(path, lambda f: f.write(data))
-
-
 def write_json_atomic(path, data) -> None:
     _atomic_write(path, lambda f: f.write(json.dumps(data, indent=2, sort_keys=True).encode()))
 
