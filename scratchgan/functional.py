@@ -9,6 +9,7 @@ forward and backward side by side:
     ops/shape.py          sum_to broadcast_to reshape transpose getitem concatenate stack pad cast
     ops/activations.py    sigmoid tanh relu leaky_relu softplus log_sigmoid log_softmax softmax
     ops/loss_functions.py binary_cross_entropy_with_logits mse_loss l1_loss
+    ops/convolution.py    unfold fold conv2d (convolution as patches @ kernel)
 
 This module also gives ``Tensor`` its operators (``a + b``, ``a @ b``, ``x[i]``, ``x.sum()``),
 which must wait until the ops exist.
@@ -21,6 +22,7 @@ from .ops.activations import (LeakyReLU, LogSigmoid, LogSoftmax, ReLU, Sigmoid, 
                               sigmoid, softmax, softplus, tanh)
 from .ops.arithmetic import (Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub, add, div, linear,
                              matmul, mul, neg, pow, sub)
+from .ops.convolution import Fold, Unfold, conv2d, fold, unfold
 from .ops.elementwise import (Abs, Clip, Exp, Log, Maximum, Minimum, Sqrt, Where, abs, clip,
                               exp, log, maximum, minimum, sqrt, where)
 from .ops.loss_functions import binary_cross_entropy_with_logits, l1_loss, mse_loss

@@ -9,7 +9,7 @@
     Mode coverage     the histogram of predicted digits (a lost mode is a digit near 0%).
     Confident         the fraction of samples the classifier gives ≥ 0.9 probability.
 
-The classifier (an MLP, ≥ 98.5% test accuracy) is trained once (about 90 s on 2 cores) and
+The classifier (a small CNN, ≈ 99.1% test accuracy) is trained once (about 25 s on 2 cores) and
 cached as .npz with a SHA-256 sidecar; a missing or corrupt cache is retrained, and
 ``python -m scratchgan classifier --retrain`` trains it anew on purpose.
 """
@@ -26,24 +26,33 @@ from . import functional as F
 from .autograd import Tensor, no_grad
 from .backend import numpy as np   # scores are computed on the CPU, in float64
 
-CLASSIFIER_VERSION = 2
+CLASSIFIER_VERSION = 3   # 2: the 784-512-512 MLP (98.55%, 96 s); 3: the CNN
 CONFIDENT = 0.9
 
 
 class MnistClassifier(nn.Module):
-    """784 → 512 → 512 → 10, ReLU, dropout: features() is the 512-d penultimate layer."""
+    """A small convolutional network: 1×28×28 → conv 5×5 stride 2 → 16×12×12 → conv 5×5
+    stride 2 → 32×4×4 → 256 → 10, ReLU, dropout.  features() is the 256-d penultimate layer.
 
-    def __init__(self, hidden: int = 512, dropout: float = 0.2):
+    Strided convolutions instead of pooling keep it cheap: a forward pass costs fewer
+    multiply-adds than a 784-512-512 MLP's, and it is far more accurate (≈ 99.1% against
+    98.5%) because its filters see a stroke the same wherever it is.
+    """
+
+    def __init__(self, channels=(16, 32), hidden: int = 256, dropout: float = 0.2):
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Dropout(dropout),
-                                  nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout))
+        c1, c2 = channels
+        self.body = nn.Sequential(nn.Conv2d(1, c1, 5, stride=2), nn.ReLU(),     # 12×12
+                                  nn.Conv2d(c1, c2, 5, stride=2), nn.ReLU(),    # 4×4
+                                  nn.Flatten(), nn.Linear(c2 * 4 * 4, hidden), nn.ReLU(),
+                                  nn.Dropout(dropout))
         self.head = nn.Linear(hidden, 10)
 
     def features(self, x: Tensor) -> Tensor:
-        return self.body(x)
+        return self.body(F.reshape(x, x.shape[0], 1, 28, 28))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.body(x))
+        return self.head(self.features(x))
 
 
 def _to_unit_range(images) -> "np.ndarray":
@@ -54,7 +63,7 @@ def _to_unit_range(images) -> "np.ndarray":
     return images.reshape(len(images), -1).astype(np.float32)
 
 
-def _shift(batch: "np.ndarray", rng, max_shift: int = 2) -> "np.ndarray":
+def _shift(batch: "np.ndarray", rng, max_shift: int = 1) -> "np.ndarray":
     """Random translation by up to ±max_shift pixels (augmentation: the classifier must
     not care where in the frame a generated digit sits)."""
     n = len(batch)
@@ -66,21 +75,24 @@ def _shift(batch: "np.ndarray", rng, max_shift: int = 2) -> "np.ndarray":
     return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]].reshape(n, 784)
 
 
-def train_classifier(train_images, train_labels, epochs: int = 10, batch_size: int = 128,
-                     seed: int = 0, log=print) -> MnistClassifier:
+def train_classifier(train_images, train_labels, epochs: int = 3, batch_size: int = 128,
+                     lr: float = 2e-3, seed: int = 0, log=print) -> MnistClassifier:
     backend.seed(seed)
     rng = np.random.default_rng(seed)
     model = MnistClassifier()
-    opt = optim.Adam(model.parameters(), lr=1e-3)
+    opt = optim.Adam(model.parameters(), lr=lr)
     # uint8 in memory, scaled a batch at a time (all 60,000 as float32 would be 188 MB)
     x_all = np.asarray(train_images).reshape(len(train_images), -1)
     y_all = np.asarray(train_labels, dtype=np.int64)
     n = len(x_all)
+    steps_per_epoch = n // batch_size
+    total_steps, step = epochs * steps_per_epoch, 0
     for epoch in range(epochs):
-        opt.lr = 1e-3 * (0.5 * (1 + np.cos(np.pi * epoch / epochs)))   # cosine decay
         order = rng.permutation(n)
         total = 0.0
         for start in range(0, n - batch_size + 1, batch_size):
+            opt.lr = lr * 0.5 * (1 + np.cos(np.pi * step / total_steps))   # cosine decay
+            step += 1
             idx = order[start:start + batch_size]
             x = Tensor(backend.xp.asarray(_shift(_to_unit_range(x_all[idx]), rng)))
             logp = F.log_softmax(model(x), axis=1)
@@ -90,12 +102,12 @@ def train_classifier(train_images, train_labels, epochs: int = 10, batch_size: i
             loss.backward()
             opt.step()
             total += loss.item()
-        log(f"  classifier epoch {epoch + 1}/{epochs}: loss {total / (n // batch_size):.4f}")
+        log(f"  classifier epoch {epoch + 1}/{epochs}: loss {total / steps_per_epoch:.4f}")
     return model.eval()
 
 
 def predict(model: MnistClassifier, images, batch_size: int = 1000):
-    """Class probabilities (N, 10) and penultimate features (N, 512), as float64 NumPy."""
+    """Class probabilities (N, 10) and penultimate features (N, 256), as float64 NumPy."""
     model.eval()
     probs, feats = [], []
     with no_grad():
@@ -126,7 +138,7 @@ def inception_score(probs: "np.ndarray", splits: int = 1) -> float:
 
 def mean_and_covariance(features: "np.ndarray", chunk: int = 2000):
     """μ and Σ (unbiased) of the rows, in float64, a chunk at a time: no float64 copy of
-    all the features (10,000 × 512 would be 41 MB, and np.cov makes two).  The rows are
+    all the features (10,000 × 256 would be 20 MB, and np.cov makes two).  The rows are
     shifted by the first chunk's mean first, so the sums of squares stay well conditioned."""
     n, d = features.shape
     shift = np.asarray(features[:chunk], dtype=np.float64).mean(0)
@@ -169,7 +181,7 @@ def scores_from(probs, feats, reference_feats) -> dict:
 def classifier_path(cache_dir=None) -> Path:
     root = Path(cache_dir or os.environ.get("SCRATCHGAN_DATA") or
                 Path.home() / ".cache" / "scratchgan")
-    return root / "classifier" / f"mnist_mlp_v{CLASSIFIER_VERSION}.npz"
+    return root / "classifier" / f"mnist_classifier_v{CLASSIFIER_VERSION}.npz"
 
 
 def file_sha256(path: Path) -> str:

@@ -96,5 +96,5 @@ def test_classifier_learns_a_tiny_task():
     model = metrics.train_classifier(images, labels, epochs=2, batch_size=64, log=lambda *_: None)
     assert metrics.accuracy(model, images, labels) > 0.95
     probs, feats = metrics.predict(model, images[:10])
-    assert probs.shape == (10, 10) and feats.shape == (10, 512)
+    assert probs.shape == (10, 10) and feats.shape == (10, 256)
     np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-5)

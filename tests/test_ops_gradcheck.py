@@ -98,6 +98,16 @@ OPS = {
                        [(5,), (5,)], "logits_targets"),
     "mse":            (F.mse_loss,                   [(3, 4), (3, 4)],       "any"),
     "l1":             (F.l1_loss,                    [(3, 4), (3, 4)],       "apart"),
+    # convolution: patches, their adjoint, and conv2d (stride, padding, unequal kernels)
+    "unfold":         (lambda x: F.unfold(x, 3, stride=2, padding=1) ** 2, [(2, 3, 5, 4)], "any"),
+    "fold":           (lambda p: F.fold(p, (2, 3, 5, 4), 3, stride=2, padding=1) ** 2,
+                       [(2, 6, 27)], "any"),
+    "fold_by_pixel":  (lambda p: F.fold(p, (1, 2, 5, 5), 4, stride=1) ** 2,   # 4 < 16 positions
+                       [(1, 4, 32)], "any"),
+    "conv2d":         (lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
+                       [(2, 3, 7, 6), (4, 3, 3, 2), (4,)], "any"),
+    "conv2d_squared": (lambda x, w: F.conv2d(x, w, stride=(1, 2)) ** 2,
+                       [(1, 2, 5, 6), (3, 2, 2, 3)], "any"),
 }
 
 
@@ -135,5 +145,6 @@ def test_every_op_family_is_in_the_table():
                "abs", "clip", "maximum", "minimum", "where", "sum", "mean", "var", "max",
                "reshape", "transpose", "getitem", "concatenate", "stack", "pad", "sigmoid",
                "tanh", "relu", "leaky_relu", "softplus", "log_sigmoid", "logsumexp",
-               "log_softmax", "softmax", "bce_logits", "mse", "l1", "linear"]:
+               "log_softmax", "softmax", "bce_logits", "mse", "l1", "linear", "unfold", "fold",
+               "conv2d"]:
         assert op in covered, f"{op} has no gradcheck entry"

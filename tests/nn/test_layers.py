@@ -102,6 +102,14 @@ LAYERS = {   # name: (build the layer, input shape, input kind)
     "dropout_eval":      (lambda: nn.Dropout(0.4).eval(),                 (4, 5),    "any"),
     "sequential_train":  (mlp,                                            (5, 3),    "any"),
     "sequential_eval":   (mlp_eval,                                       (5, 3),    "any"),
+    "conv2d":            (lambda: nn.Conv2d(2, 3, 3, stride=2, padding=1, dtype=F64),
+                          (2, 2, 5, 6), "any"),
+    "conv2d_no_bias":    (lambda: nn.Conv2d(2, 2, (2, 3), bias=False, dtype=F64),
+                          (1, 2, 4, 5), "any"),
+    "conv_net_train":    (lambda: nn.Sequential(nn.Conv2d(1, 2, 3, stride=2, dtype=F64),
+                                                nn.LeakyReLU(0.2), nn.Dropout(0.3),
+                                                nn.Flatten(), nn.Linear(8, 2, dtype=F64)),
+                          (3, 1, 5, 5), "any"),
     # eval mode: u is frozen, so the layer is a fixed function of x and W
     "spectral_norm_eval": (lambda: nn.SpectralNormLinear(3, 2, dtype=F64).eval(), (4, 3), "any"),
 }
@@ -405,3 +413,66 @@ def test_spectral_norm_power_iteration_finds_the_largest_singular_value(rng):
     W_sn = W / layer.sigma().item()
     assert np.linalg.svd(W_sn, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-6)
     assert "u" in dict(layer.named_buffers())   # saved with the weights
+
+
+# --- convolution ------------------------------------------------------------------------
+def naive_conv2d(x, w, b, stride, padding):
+    """The definition, one output value at a time."""
+    (sh, sw), (ph, pw) = stride, padding
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, _, h, wd = x.shape
+    c_out, _, kh, kw = w.shape
+    out = np.zeros((n, c_out, (h - kh) // sh + 1, (wd - kw) // sw + 1))
+    for i in range(out.shape[2]):
+        for j in range(out.shape[3]):
+            patch = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]       # (n, c, kh, kw)
+            out[:, :, i, j] = np.einsum("nckl,ockl->no", patch, w) + b
+    return out
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [
+    (3, (1, 1), (0, 0)), (3, (2, 2), (1, 1)), ((2, 4), (2, 1), (0, 2)), (5, (2, 2), (0, 0))])
+def test_conv2d_is_the_sum_over_each_patch(kernel, stride, padding, backend, rng):
+    conv = nn.Conv2d(3, 4, kernel, stride=stride, padding=padding, dtype=F64)
+    x = rng.standard_normal((2, 3, 9, 8))
+    y = sg.to_numpy(conv(sg.tensor(B.xp.asarray(x))).data)
+    expected = naive_conv2d(x, sg.to_numpy(conv.weight.data), sg.to_numpy(conv.bias.data),
+                            stride, padding)
+    assert y.shape == expected.shape
+    np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_fold_is_the_adjoint_of_unfold(rng):
+    """⟨unfold(x), p⟩ = ⟨x, fold(p)⟩ for every x and p: what makes each the other's backward."""
+    from scratchgan import functional as F
+    x = rng.standard_normal((2, 3, 7, 6))
+    patches = F.unfold(sg.tensor(x), 3, stride=2, padding=1).data
+    p = rng.standard_normal(patches.shape)
+    back = F.fold(sg.tensor(p), x.shape, 3, stride=2, padding=1).data
+    np.testing.assert_allclose((patches * p).sum(), (x * back).sum(), rtol=1e-12)
+
+
+def test_conv2d_init_is_uniform_within_one_over_sqrt_fan_in():
+    sg.seed(0)
+    conv = nn.Conv2d(4, 8, 3)
+    bound = 1 / np.sqrt(4 * 3 * 3)
+    w = sg.to_numpy(conv.weight.data)
+    assert w.shape == (8, 4, 3, 3) and w.dtype == np.float32
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+
+
+def test_conv2d_wrong_channels_name_the_shapes():
+    conv = nn.Conv2d(3, 4, 3)
+    with pytest.raises(ValueError, match=r"Conv2d\(3, 4\).*\(2, 1, 8, 8\).*\(N, 3, H, W\)"):
+        conv(sg.tensor(np.zeros((2, 1, 8, 8), dtype=np.float32)))
+
+
+def test_a_kernel_larger_than_the_image_is_a_clear_error():
+    from scratchgan import functional as F
+    with pytest.raises(ValueError, match=r"conv2d: a 5×5 kernel .* \(1, 1, 3, 3\)"):
+        F.conv2d(np.zeros((1, 1, 3, 3)), np.zeros((2, 1, 5, 5)))
+
+
+def test_flatten_keeps_the_batch_axis():
+    x = sg.tensor(np.arange(24.0).reshape(2, 3, 2, 2))
+    assert nn.Flatten()(x).shape == (2, 12)
