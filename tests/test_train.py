@@ -34,17 +34,18 @@ def tiny_config(**changes):
 
 
 def test_a_resumed_run_equals_an_uninterrupted_one_bit_for_bit(images, tmp_path):
-    straight = Trainer(tiny_config(), images, tmp_path / "straight", seed=3, progress=False)
+    # ema_every=3: the stop after 6 + 2 iterations falls between two EMA updates
+    straight = Trainer(tiny_config(ema_every=3), images, tmp_path / "straight", seed=3, progress=False)
     straight.fit()
 
-    first = Trainer(tiny_config(), images, tmp_path / "resumed", seed=3, progress=False)
+    first = Trainer(tiny_config(ema_every=3), images, tmp_path / "resumed", seed=3, progress=False)
     assert first.run_epoch()                                   # one whole epoch
     steps = iter(range(100))
     assert not first.run_epoch(should_stop=lambda: next(steps) >= 2)   # then 2 iterations
     first.save_checkpoint()
     del first
 
-    second = Trainer(tiny_config(), images, tmp_path / "resumed", seed=999, progress=False)
+    second = Trainer(tiny_config(ema_every=3), images, tmp_path / "resumed", seed=999, progress=False)
     second.load_checkpoint()                                   # seed comes from the checkpoint
     assert (second.epoch, second.position) == (1, 2)
     second.fit()
@@ -209,6 +210,21 @@ def test_ema_follows_its_formula():
             np.testing.assert_allclose(B.to_numpy(ema.data),
                                        d * ema0 + (1 - d) * B.to_numpy(p.data), rtol=1e-5)
     assert gan.sampler is gan.G_ema
+
+
+def test_ema_every_n_steps_uses_the_decay_to_the_n():
+    sg.seed(0)
+    gan = MLPGAN(tiny_config(ema_decay=0.9, ema_every=3))
+    for step in range(1, 7):
+        e0 = [B.to_numpy(p.data).copy() for p in gan.G_ema.parameters()]
+        gan.g_step(16)
+        for ema0, p, ema in zip(e0, gan.G.parameters(), gan.G_ema.parameters()):
+            if step % 3:                                   # not this step: left alone
+                assert np.array_equal(B.to_numpy(ema.data), ema0)
+            else:
+                d = min(0.9, (1 + step) / (10 + step)) ** 3
+                np.testing.assert_allclose(B.to_numpy(ema.data),
+                                           d * ema0 + (1 - d) * B.to_numpy(p.data), rtol=1e-5)
 
 
 def test_generator_loss_is_selectable():
