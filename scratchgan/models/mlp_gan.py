@@ -69,7 +69,7 @@ PRESETS: dict[str, MLPGANConfig] = {
     # scratchgan's default (see the README's table for how it was chosen): the tutorial G,
     # a smaller D that judges pairs (packing), a higher learning rate decayed over the
     # last fifth, samples drawn from an EMA of G's weights (updated every 8th step: the EMA
-    # cost 5% of an iteration, and its horizon is 10,000 steps), and batches of 128 (on a CPU
+    # cost 5% of an iteration, and it averages thousands of steps), and batches of 128 (on a CPU
     # a step costs far less than twice a step of 64, so more epochs fit in the budget).
     "default": MLPGANConfig(z_dim=100, g_hidden=(256, 512, 1024), d_hidden=(512, 256),
                             d_dropout=0.0, pack=2, lr_g=4e-4, lr_d=4e-4, batch_size=128,
@@ -211,8 +211,8 @@ class MLPGAN:
         every = self.cfg.ema_every
         if t % every:
             return
-        # every n-th step with dⁿ: the same exponential weights over the horizon of
-        # 1/(1 − d) steps (10,000 at d = 0.9999), read from one step in n, at 1/n the cost
+        # every n-th step with dⁿ: the same exponential weights, read from one step in n,
+        # at 1/n of the cost (the average spans ~t/9 steps, 2,000 at the end of a run)
         d = min(self.cfg.ema_decay, (1 + t) / (10 + t)) ** every
         backend.blockwise([(functools.partial(_ema_update, decay=d), (p_ema.data, p.data))
                            for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters())])
