@@ -303,13 +303,13 @@ assert same
 # by the random initial weights, so scratchgan warms it up: it uses
 # $d_t = \min\big(d, \tfrac{1 + t}{10 + t}\big)$ at generator step $t$, which averages over
 # about the last $(10 + t)/9$ steps. With $d = 0.9999$, $d_t$ stays below $d$ for about
-# 90,000 steps, longer than a default run of 40 epochs × 468 steps = 18,720 steps. So in
+# 90,000 steps, longer than a default run of 36 epochs × 468 steps = 16,848 steps. So in
 # practice the default's EMA always averages roughly the last ninth of training so far.
 #
 # An update costs three passes over G's 1.5 million weights, 5% of an iteration on a CPU.
 # The default (`ema_every = 8`) updates only every 8th step, with $d_t^8$ for the 8 steps
 # it covers. The weights are the same exponential ones, read from one step in eight: at the
-# end of a run the average still spans some 260 snapshots of the last 2,000 steps.
+# end of a run the average still spans some 230 snapshots of the last 1,900 steps.
 
 # %%
 images = sg.tensor(np.arange(6 * 784, dtype=np.float32).reshape(6, 784))
@@ -531,7 +531,7 @@ save_figure(fig, "06_digit_histogram")
 #
 # ## 7. The full run
 #
-# `make train-mnist` trains this same default preset for 40 epochs, five times longer than
+# `make train-mnist` trains this same default preset for 36 epochs, 4.5 times longer than
 # our full mode (about 20 s an epoch on two CPU cores), saving a 100-digit grid from a fixed
 # $z$ after every epoch, the loss curves, a latent interpolation and a checkpoint, and then
 # runs this evaluator on 10,000 samples (`python -m scratchgan eval RUN_DIR`). The README
