@@ -2,14 +2,11 @@
 MNIST classifier; DCGAN's discriminator later)."""
 from __future__ import annotations
 
-import math
-
-from .. import backend
 from .. import functional as F
 from ..autograd import Tensor
 from ..ops.convolution import _pair
-from . import init
-from .module import Module, Parameter
+from .layers import weight_and_bias
+from .module import Module
 
 
 class Conv2d(Module):
@@ -25,16 +22,9 @@ class Conv2d(Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = (_pair(kernel_size), _pair(stride),
                                                        _pair(padding))
-        xp = backend.xp
-        self.weight = Parameter(xp.empty((out_channels, in_channels) + self.kernel_size,
-                                         dtype=dtype))
-        bound = 1.0 / math.sqrt(in_channels * self.kernel_size[0] * self.kernel_size[1])
-        init.uniform_(self.weight, -bound, bound)
-        if bias:
-            self.bias = Parameter(xp.empty((out_channels,), dtype=dtype))
-            init.uniform_(self.bias, -bound, bound)
-        else:
-            self.bias = None
+        kh, kw = self.kernel_size
+        self.weight, self.bias = weight_and_bias((out_channels, in_channels, kh, kw),
+                                                 in_channels * kh * kw, bias, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:

@@ -10,6 +10,20 @@ from . import init
 from .module import Module, Parameter
 
 
+def weight_and_bias(weight_shape, fan_in: int, bias: bool, dtype):
+    """A layer's W (weight_shape) and b (weight_shape[0],), or None for no bias, drawn as
+    PyTorch initialises Linear and Conv2d: W and b ~ U(±1/√fan_in)."""
+    xp = backend.xp
+    bound = 1.0 / math.sqrt(fan_in)
+    weight = Parameter(xp.empty(weight_shape, dtype=dtype))
+    init.uniform_(weight, -bound, bound)
+    if not bias:
+        return weight, None
+    b = Parameter(xp.empty((weight_shape[0],), dtype=dtype))
+    init.uniform_(b, -bound, bound)
+    return weight, b
+
+
 class Linear(Module):
     """y = x Wᵀ + b,  W: (out_features, in_features), b: (out_features,)
 
@@ -20,15 +34,8 @@ class Linear(Module):
                  dtype: str = "float32"):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        xp = backend.xp
-        self.weight = Parameter(xp.empty((out_features, in_features), dtype=dtype))
-        bound = 1.0 / math.sqrt(in_features)
-        init.uniform_(self.weight, -bound, bound)
-        if bias:
-            self.bias = Parameter(xp.empty((out_features,), dtype=dtype))
-            init.uniform_(self.bias, -bound, bound)
-        else:
-            self.bias = None
+        self.weight, self.bias = weight_and_bias((out_features, in_features), in_features,
+                                                 bias, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1] != self.in_features:
