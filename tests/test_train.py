@@ -94,7 +94,10 @@ def test_a_run_leaves_its_pictures_and_an_atomic_checkpoint(images, tmp_path):
     assert not list(out.glob("*.tmp"))
     arrays = load_npz(out / "checkpoint.npz")                 # allow_pickle=False inside
     assert "G/0.weight" in arrays and "opt_d/m.0" in arrays and "G_ema/0.weight" in arrays
-    assert summary["epochs"] == 2 and len(summary["seconds_per_epoch"]) == 2
+    # the summary keeps one entry per epoch; this counts them and reads none of their
+    # values (how long an epoch takes is measured by make bench, never asserted here)
+    per_epoch_entries = summary["seconds_per_epoch"]
+    assert summary["epochs"] == 2 and len(per_epoch_entries) == 2
     assert summary["peak_rss_mb"] > 0
 
 
