@@ -245,7 +245,7 @@ assert all(p.grad is g for p, g in zip(gan.D.parameters(), d_grads))   # D untou
 # --- the EMA of G's weights (section 4) --------------------------------------------------
 t = gan.opt_g.step_count
 if t % cfg.ema_every == 0:        # the default updates every 8th step, with d⁸ (section 4)
-    decay = min(cfg.ema_decay, (1 + t) / (10 + t)) ** cfg.ema_every
+    decay = min(cfg.ema_decay, (1 + t) / (cfg.ema_warmup + t)) ** cfg.ema_every
     for p_ema, p in zip(gan.G_ema.parameters(), gan.G.parameters()):
         p_ema.data *= decay
         p_ema.data += (1 - decay) * p.data
@@ -305,6 +305,9 @@ assert same
 # about the last $(10 + t)/9$ steps. With $d = 0.9999$, $d_t$ stays below $d$ for about
 # 90,000 steps, longer than a default run of 36 epochs × 468 steps = 16,848 steps. So in
 # practice the default's EMA always averages roughly the last ninth of training so far.
+# The 10 is `cfg.ema_warmup` ($c$ in $\tfrac{1 + t}{c + t}$, a window of about
+# $t/(c - 1)$ steps). Measured on the default's run, windows from $t/2$ to $t/39$ scored
+# no better than $t/9$ (the README's rows U and V).
 #
 # An update costs three passes over G's 1.5 million weights, 5% of an iteration on a CPU.
 # The default (`ema_every = 8`) updates only every 8th step, with $d_t^8$ for the 8 steps
@@ -317,7 +320,7 @@ packed = images.reshape(3, 2 * 784)            # what discriminate() does with p
 assert np.array_equal(packed.numpy()[1], np.concatenate([images.numpy()[2], images.numpy()[3]]))
 print("6 images (6, 784) -> pairs", packed.shape, ": pair 1 = images 2 and 3, side by side")
 for t in (1, 10, 100, 1_000, 10_000, 22_464, 89_990):
-    d_t = min(cfg.ema_decay, (1 + t) / (10 + t))
+    d_t = min(cfg.ema_decay, (1 + t) / (cfg.ema_warmup + t))
     print(f"G step {t:6d}: d_t = {d_t:.5f}, averages about the last {1 / (1 - d_t):7.0f} steps")
 
 # %% [markdown]

@@ -202,13 +202,14 @@ def test_the_generator_step_leaves_the_discriminator_alone(images):
     assert all(p.grad is not None for p in gan.G.parameters())
 
 
-def test_ema_follows_its_formula():
+@pytest.mark.parametrize("warmup", [10.0, 3.0])
+def test_ema_follows_its_formula(warmup):
     sg.seed(0)
-    gan = MLPGAN(tiny_config(ema_decay=0.9))
+    gan = MLPGAN(tiny_config(ema_decay=0.9, ema_warmup=warmup))
     for step in range(1, 4):
         e0 = [B.to_numpy(p.data).copy() for p in gan.G_ema.parameters()]
         gan.g_step(16)
-        d = min(0.9, (1 + step) / (10 + step))            # warm-up, then the set decay
+        d = min(0.9, (1 + step) / (warmup + step))        # warm-up, then the set decay
         for ema0, p, ema in zip(e0, gan.G.parameters(), gan.G_ema.parameters()):
             np.testing.assert_allclose(B.to_numpy(ema.data),
                                        d * ema0 + (1 - d) * B.to_numpy(p.data), rtol=1e-5)
@@ -228,6 +229,11 @@ def test_ema_every_n_steps_uses_the_decay_to_the_n():
                 d = min(0.9, (1 + step) / (10 + step)) ** 3
                 np.testing.assert_allclose(B.to_numpy(ema.data),
                                            d * ema0 + (1 - d) * B.to_numpy(p.data), rtol=1e-5)
+
+
+def test_ema_warmup_below_one_is_refused():
+    with pytest.raises(ValueError, match="ema_warmup must be ≥ 1"):
+        MLPGAN(tiny_config(ema_decay=0.9, ema_warmup=0.5))
 
 
 def test_generator_loss_is_selectable():
