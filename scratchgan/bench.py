@@ -76,8 +76,12 @@ def leaky_relu(z, slope=SLOPE):
 
 
 def leaky_relu_backward(gy, z, slope=SLOPE):
-    """dy/dz = 1 if z > 0 else slope"""
-    return gy * backend.get_array_module(z).where(z > 0, 1, slope).astype(gy.dtype)
+    """dy/dz = 1 if z > 0 else slope, as slope + (1 − slope)·[z > 0] (as F.leaky_relu:
+    np.where branches on every element and is several times slower on random signs)"""
+    dydz = (z > 0).astype(gy.dtype)
+    dydz *= 1 - slope
+    dydz += slope
+    return gy * dydz
 
 
 def tanh_backward(gy, y):

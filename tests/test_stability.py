@@ -58,3 +58,15 @@ def test_logsumexp_and_log_softmax_do_not_overflow():
     np.testing.assert_allclose(g, [[0.5, 0.5], [0.0, 1.0]])
     ls, _ = value_and_grad(lambda t: F.log_softmax(t, axis=1), x, "float64")
     np.testing.assert_allclose(ls, [[-np.log(2), -np.log(2)], [-1000.0, 0.0]])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.2, 0.3, 0.7, 1.0, 1.5, -0.3])
+def test_leaky_relu_gradient_is_exactly_one_or_the_slope(dtype, slope):
+    # the backward builds dy/dx by arithmetic, slope + (1 − slope)·[x > 0], not np.where:
+    # it must still be exactly 1 and exactly the slope, in the input's dtype
+    x = np.random.default_rng(0).standard_normal(1000)
+    _, grad = value_and_grad(lambda t: F.leaky_relu(t, slope), x, dtype)
+    assert grad.dtype == np.dtype(dtype)
+    expected = np.where(x > 0, np.array(1, dtype), np.array(slope, dtype))
+    assert np.array_equal(grad, expected)
