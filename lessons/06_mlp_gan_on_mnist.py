@@ -539,7 +539,7 @@ save_figure(fig, "06_digit_histogram")
 # ## 7. The full run
 #
 # `make train-mnist` trains this same default preset for 36 epochs, 4.5 times longer than
-# our full mode (about 22 s an epoch on two CPU cores), with the learning rates decayed
+# our full mode (18–22 s an epoch on two CPU cores), with the learning rates decayed
 # over the last fifth, saving a 100-digit grid from a fixed $z$ after every epoch, the loss
 # curves, a latent interpolation and a checkpoint, and then runs this evaluator on 10,000
 # samples (`python -m scratchgan eval RUN_DIR`). The README shows the final grid,
