@@ -15,4 +15,5 @@ from .norm import BatchNorm1d
 from .spectral_norm import SpectralNormLinear
 
 __all__ = ["Module", "Parameter", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
-           "Dropout", "Sequential", "Conv2d", "Flatten", "BatchNorm1d", "SpectralNormLinear", "init", "frozen"]
+           "Dropout", "Sequential", "Conv2d", "Flatten", "BatchNorm1d", "SpectralNormLinear",
+           "init", "frozen"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module
-from .arithmetic import matmul
+from .arithmetic import linear
 from .shape import reshape, transpose
 
 
@@ -141,8 +141,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
     patches = Unfold((kh, kw), stride, padding)(x)                     # (N, L, kh·kw·C)
     n, length, k = patches.shape
     kernel = reshape(transpose(weight, (0, 2, 3, 1)), c_out, k)        # in the patches' order
-    y = matmul(reshape(patches, n * length, k), transpose(kernel))
-    if bias is not None:
-        y = y + bias                                                  # (N·L, C_out)
+    # every output pixel is a Linear layer on its patch: patches Kᵀ + b, (N·L, C_out)
+    y = linear(reshape(patches, n * length, k), kernel, bias)
     # (N, H_out, W_out, C_out) in memory, seen as (N, C_out, H_out, W_out): channels last
     return transpose(reshape(y, n, h_out, w_out, c_out), (0, 3, 1, 2))
