@@ -7,27 +7,9 @@ over the target (``os.replace`` is atomic on POSIX and Windows).  Arrays go to `
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
 
 from .backend import numpy as np
-
-
-def _atomic_write(path: Path, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+from .fileio import atomic_write as _atomic_write
 
 
 def save_npz_atomic(path, arrays: dict) -> None:

@@ -15,9 +15,7 @@ cached as .npz with a SHA-256 sidecar; a missing or corrupt cache is retrained, 
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from . import backend, nn, optim
 from . import functional as F
 from .autograd import Tensor, no_grad
 from .backend import numpy as np   # scores are computed on the CPU, in float64
+from .fileio import cache_home, sha256_file
 
 CLASSIFIER_VERSION = 3   # 2: the 784-512-512 MLP (98.55%, 96 s); 3: the CNN
 CONFIDENT = 0.9
@@ -179,13 +178,11 @@ def scores_from(probs, feats, reference_feats) -> dict:
 
 # --- the cached classifier ---------------------------------------------------------------
 def classifier_path(cache_dir=None) -> Path:
-    root = Path(cache_dir or os.environ.get("SCRATCHGAN_DATA") or
-                Path.home() / ".cache" / "scratchgan")
+    root = Path(cache_dir) if cache_dir else cache_home()
     return root / "classifier" / f"mnist_classifier_v{CLASSIFIER_VERSION}.npz"
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+file_sha256 = sha256_file
 
 
 def save_classifier(model: MnistClassifier, path: Path, info: dict) -> None:
