@@ -33,20 +33,20 @@ clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
 ## make train-mnist: the main job: real MNIST, the default GAN, grids, curves, scores
-## (knobs: EPOCHS=… BATCH=… LR=… SEED=… PRESET=… OUT=… BACKEND=… RESUME=1,
-##  SET="reuse_fakes=false pack=1": any field of MLPGANConfig)
-PRESET ?= default
+## (knobs: EPOCHS=… BATCH=… LR=… SEED=… PRESET=… OUT=… BACKEND=…,
+##  SET="reuse_fakes=false pack=1": any field of MLPGANConfig;
+##  RESUME=1 continues the run in OUT, OVERWRITE=1 replaces it: a run is never replaced
+##  unless asked)
 OUT    ?= runs/mnist-gan
-SEED   ?= 0
-TRAIN_ARGS = --preset $(PRESET) --out $(OUT) --seed $(SEED) \
+TRAIN_ARGS = --out $(OUT) $(if $(PRESET),--preset $(PRESET)) $(if $(SEED),--seed $(SEED)) \
 	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH),--batch-size $(BATCH)) \
 	$(if $(LR),--lr $(LR)) $(if $(BACKEND),--backend $(BACKEND)) \
-	$(foreach kv,$(SET),--set $(kv)) $(if $(RESUME),--resume,--overwrite)
+	$(foreach kv,$(SET),--set $(kv)) $(if $(RESUME),--resume) $(if $(OVERWRITE),--overwrite)
 
 .PHONY: train-mnist eval-mnist data lessons check
 train-mnist: $(READY)
 	$(PY) -m scratchgan data
-	$(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
+	SCRATCHGAN_MAKE_TARGET=train-mnist $(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
 
 ## make eval-mnist: score the run in OUT again
 eval-mnist: $(READY)

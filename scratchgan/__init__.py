@@ -4,7 +4,7 @@ layers and optimizers built on it, and the GAN family written by hand on top.
     import scratchgan as sg
     from scratchgan import functional as F
 """
-from . import backend
+from . import backend, errors
 from .autograd import (Function, Tensor, as_tensor, detect_anomaly, enable_grad, grad,
                        is_grad_enabled, no_grad, tensor)
 from .backend import get_array_module, to_numpy, use_backend

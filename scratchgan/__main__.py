@@ -13,33 +13,32 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from . import backend
 from .backend import numpy as np
+from .errors import CheckpointError, ConfigError, RunFolderError, UserError
 
-
-def _run_config(run_dir: Path):
-    from .models.mlp_gan import MLPGANConfig
-    meta = json.loads((run_dir / "checkpoint.json").read_text())
-    return MLPGANConfig.from_dict(meta["config"]), meta
+RUN_FILES = ("checkpoint.npz", "config.json", "metrics.json", "curves.png", "interpolation.png")
 
 
 def load_run(run_dir) -> "object":
-    """The MLPGAN of a run folder, restored from its checkpoint."""
-    from .checkpoint import load_npz
+    """The MLPGAN of a run folder, restored from its checkpoint (CheckpointError if it
+    cannot be, in one line)."""
     from .models.mlp_gan import MLPGAN
+    from .train import model_arrays, read_checkpoint, read_config
     run_dir = Path(run_dir)
-    if not (run_dir / "checkpoint.json").exists():
-        raise SystemExit(f"{run_dir}: no checkpoint.json here — is this a run folder made by "
-                         f"'python -m scratchgan train'?")
-    cfg, _ = _run_config(run_dir)
-    gan = MLPGAN(cfg)
-    arrays = load_npz(run_dir / "checkpoint.npz")
-    gan.load_state_dict({k: v for k, v in arrays.items()
-                         if not k.startswith("history/") and k != "order"})
+    arrays, meta = read_checkpoint(run_dir)
+    gan = MLPGAN(read_config(meta, run_dir / "checkpoint.npz"))
+    try:
+        gan.load_state_dict(model_arrays(arrays))
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"{run_dir / 'checkpoint.npz'} does not fit its own configuration "
+                              f"({str(exc).strip(chr(39))})") from None
+    gan.epoch = int(meta["epoch"])
     return gan
 
 
@@ -69,29 +68,63 @@ def print_scores(scores: dict) -> None:
           f"{s['n_samples']} samples)")
 
 
+def _require_count(flag: str, n: int) -> None:
+    if n < 1:
+        raise ConfigError(f"{flag} {n}: the number of samples must be at least 1")
+
+
 def cmd_eval(args) -> dict:
     from .metrics import evaluate_samples
+    from .train import update_metrics
+    _require_count("-n", args.n)
     run_dir = Path(args.run_dir)
     gan = load_run(run_dir)
     start = time.perf_counter()
     images = generate_uint8(gan, args.n)
     scores = evaluate_samples(images)
     scores["eval_seconds"] = round(time.perf_counter() - start, 1)
+    scores["epoch"] = gan.epoch
     print_scores(scores)
-    metrics_path = run_dir / "metrics.json"
-    existing = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    existing["evaluation"] = scores
-    from .checkpoint import write_json_atomic
-    write_json_atomic(metrics_path, existing)
-    print(f"written to {metrics_path}")
+    update_metrics(run_dir, evaluation=scores)
+    print(f"written to {run_dir / 'metrics.json'}")
     return scores
+
+
+def _check_output(output: Path, run_dir: Path) -> None:
+    """Refuse an -o that would destroy something: a run's own files, a folder, a place
+    that cannot be written."""
+    target = output.resolve()
+    run = run_dir.resolve()
+    if target.is_dir():
+        raise ConfigError(f"-o {output}: that is a folder; give a file name such as "
+                          f"{output / 'samples.npz'}")
+    inside_a_run = (target.parent / "checkpoint.npz").exists() or \
+        (target.parent / "config.json").exists()
+    if (target.parent == run and target.name in RUN_FILES) or \
+            run in target.parents and target.exists() or \
+            inside_a_run and target.name in RUN_FILES:
+        raise ConfigError(f"-o {output}: that is one of a run's own files; write the samples "
+                          f"elsewhere, e.g. -o {run / 'samples.npz'}")
+    if target.suffix != ".npz":
+        raise ConfigError(f"-o {output}: samples are written as .npz; give a name ending in .npz")
+    parent = target.parent
+    if not parent.is_dir():
+        raise ConfigError(f"-o {output}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ConfigError(f"-o {output}: the folder {parent} is not writable")
 
 
 def cmd_sample(args) -> None:
     from .checkpoint import save_npz_atomic
-    images = generate_uint8(load_run(args.run_dir), args.n, seed=args.seed)
-    save_npz_atomic(args.output, {"images": images})
-    print(f"{args.n} images (uint8, {images.shape}) written to {args.output} (key 'images')")
+    _require_count("-n", args.n)
+    output, run_dir = Path(args.output), Path(args.run_dir)
+    _check_output(output, run_dir)
+    images = generate_uint8(load_run(run_dir), args.n, seed=args.seed)
+    try:
+        save_npz_atomic(output, {"images": images})
+    except OSError as exc:
+        raise UserError(f"-o {output}: could not write it ({exc.strerror or exc})") from None
+    print(f"{args.n} images (uint8, {images.shape}) written to {output} (key 'images')")
 
 
 def cmd_classifier(args) -> None:
@@ -109,48 +142,59 @@ def cmd_data(args) -> None:
 
 def _apply_override(cfg, override: str) -> None:
     """``--set key=value``: parse value as the type the field's default has."""
-    import dataclasses
-    key, sep, text = override.partition("=")
-    kinds = {f.name: type(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
-    if not sep or key not in kinds:
-        raise SystemExit(f"--set {override}: expected KEY=VALUE with KEY one of {', '.join(kinds)}")
-    kind = kinds[key]
-    try:
-        if kind is bool:
-            if text.lower() not in ("true", "false", "1", "0"):
-                raise ValueError(text)
-            value = text.lower() in ("true", "1")
-        elif kind is tuple:
-            value = tuple(int(v) for v in text.split(",") if v)
-        else:
-            value = kind(text)
-    except ValueError:
-        raise SystemExit(f"--set {override}: {text!r} is not a valid {kind.__name__}") from None
-    setattr(cfg, key, value)
+    cfg.set_from_text(override)
 
 
-def cmd_train(args) -> int:
-    from .checkpoint import write_json_atomic
-    from .data.mnist import load_mnist
+# What a resumed run may change: only how long it trains.  Everything else would make the
+# continuation differ from the run the checkpoint belongs to.
+_FIXED_ON_RESUME = (("--preset", "preset"), ("--batch-size", "batch_size"), ("--lr", "lr"),
+                    ("--seed", "seed"), ("--set", "overrides"))
+
+
+def _resume_config(args, out: Path):
+    """(cfg, seed) of the run to continue; raises UserError for what a resume cannot do."""
+    from .train import read_checkpoint, read_config, run_is_finished
+    given = [flag for flag, attr in _FIXED_ON_RESUME if getattr(args, attr)]
+    if given:
+        raise ConfigError(f"{', '.join(given)} with --resume: a resumed run keeps the "
+                          f"configuration it was started with (that is what makes it continue "
+                          f"exactly); only --epochs may change, to train longer")
+    if args.overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other: choose one")
+    _, meta = read_checkpoint(out)
+    cfg, done = read_config(meta, out / "checkpoint.npz"), int(meta["epoch"])
+    if args.epochs is not None:
+        if args.epochs < done or (args.epochs == done and meta["position"] > 0):
+            raise ConfigError(f"--epochs {args.epochs} with --resume: the run in {out} has "
+                              f"already trained {done} epochs; give more to train longer")
+        cfg.epochs = args.epochs
+    elif run_is_finished(meta):
+        print(f"the run in {out} has finished all {done} epochs: nothing to resume "
+              f"(to train it longer, resume with more --epochs; to score it again, "
+              f"python -m scratchgan eval {out})")
+        return None, None
+    return cfg, int(meta["seed"])
+
+
+def _new_config(args, out: Path):
     from .models.mlp_gan import PRESETS
-    from .train import Interrupted, Trainer
-    out = Path(args.out)
-    if args.resume:
-        if args.overrides:
-            raise SystemExit("--set with --resume: a resumed run keeps the configuration it "
-                             "was started with (that is what makes it continue exactly)")
-        if not (out / "checkpoint.json").exists():
-            raise SystemExit(f"--resume: there is no checkpoint in {out}")
-        cfg, meta = _run_config(out)
-        seed = meta["seed"]
-    else:
-        if (out / "checkpoint.json").exists() and not args.overwrite:
-            raise SystemExit(f"{out} already holds a run: use --resume to continue it, "
-                             f"--overwrite to start again, or --out for a new folder")
-        if args.preset not in PRESETS:
-            raise SystemExit(f"unknown preset {args.preset!r}: choose one of {', '.join(PRESETS)}")
-        cfg = copy.deepcopy(PRESETS[args.preset])
-        seed = args.seed
+    from .train import is_run_folder, read_checkpoint, run_is_finished
+    if out.exists() and is_run_folder(out) and not args.overwrite:
+        try:
+            _, meta = read_checkpoint(out)
+            state = (f"a finished run ({int(meta['epoch'])} epochs)" if run_is_finished(meta)
+                     else f"an unfinished run (stopped in epoch {int(meta['epoch']) + 1})")
+        except CheckpointError:
+            state = "a run"
+        raise RunFolderError(f"{out} already holds {state}: resume it with --resume "
+                             f"(make: RESUME=1), replace it with --overwrite (make: OVERWRITE=1), "
+                             f"or train into a new folder with --out (make: OUT=…)")
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"--out {out}: that is a file, not a folder")
+    preset = args.preset or "default"
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
+    cfg = copy.deepcopy(PRESETS[preset])
     for name, value in (("epochs", args.epochs), ("batch_size", args.batch_size)):
         if value is not None:
             setattr(cfg, name, value)
@@ -158,13 +202,45 @@ def cmd_train(args) -> int:
         cfg.lr_g = cfg.lr_d = args.lr
     for override in args.overrides:
         _apply_override(cfg, override)
+    return cfg, (0 if args.seed is None else args.seed)
+
+
+def _resume_command(out: Path) -> str:
+    """What the user types to continue: make's form when make started the run."""
+    target = os.environ.get("SCRATCHGAN_MAKE_TARGET")
+    if target:
+        return f"make {target} RESUME=1 OUT={out}"
+    return f"python -m scratchgan train mnist-gan --resume --out {out}"
+
+
+def cmd_train(args) -> int:
+    from .data.mnist import load_mnist
+    from .train import Interrupted, Trainer, peak_rss_mb, replace_run_folder, update_metrics
+    out = Path(args.out)
+    if args.resume:
+        cfg, seed = _resume_config(args, out)
+        if cfg is None:
+            return 0
+    else:
+        cfg, seed = _new_config(args, out)
+    cfg.validate()                           # every setting checked before any work starts
+    if args.eval_samples < 1:
+        raise ConfigError(f"--eval-samples {args.eval_samples}: must be at least 1")
     images, _ = load_mnist("train")
-    print(f"training mnist-gan (preset {args.preset if not args.resume else 'from checkpoint'}) "
-          f"on {len(images)} MNIST digits, backend {backend.name}, into {out}")
-    trainer = Trainer(cfg, images, out, seed=seed)
+    need = cfg.batch_size * cfg.k
+    if need > len(images):
+        raise ConfigError(f"batch_size={cfg.batch_size} with k={cfg.k} needs {need} images an "
+                          f"iteration, but the training set has {len(images)}")
+    if not args.resume and args.overwrite:
+        replace_run_folder(out)
+    how = "resumed from its checkpoint" if args.resume else f"preset {args.preset or 'default'}"
+    print(f"training mnist-gan ({how}) on {len(images)} MNIST digits, backend {backend.name}, "
+          f"into {out}")
+    trainer = Trainer(cfg, images, out, seed=seed, resume_command=_resume_command(out))
     if args.resume:
         trainer.load_checkpoint()
-        print(f"resuming at epoch {trainer.epoch + 1}, iteration {trainer.position}")
+        print(f"resuming at epoch {trainer.epoch + 1} of {cfg.epochs}, iteration "
+              f"{trainer.position} of {trainer.iters_per_epoch}")
     start = time.perf_counter()
     try:
         trainer.fit()
@@ -174,17 +250,14 @@ def cmd_train(args) -> int:
     summary = trainer.finish()
     summary["train_seconds_this_session"] = round(time.perf_counter() - start, 1)
     summary["config"] = cfg.to_dict()
-    write_json_atomic(out / "metrics.json", {"training": summary})
+    update_metrics(out, training=summary)
     del trainer, images           # free the training set and the model before evaluating
     print(f"trained {summary['epochs']} epochs, {summary['mean_seconds_per_epoch']} s/epoch, "
           f"peak memory {summary['peak_rss_mb']} MB; samples in {out / 'samples'}")
     if not args.no_eval:
-        eval_args = argparse.Namespace(run_dir=str(out), n=args.eval_samples)
-        cmd_eval(eval_args)
-        from .train import peak_rss_mb
-        metrics = json.loads((out / "metrics.json").read_text())
-        metrics["training"]["peak_rss_mb_with_eval"] = peak_rss_mb()
-        write_json_atomic(out / "metrics.json", metrics)
+        cmd_eval(argparse.Namespace(run_dir=str(out), n=args.eval_samples))
+        summary["peak_rss_mb_with_eval"] = peak_rss_mb()
+        update_metrics(out, training=summary)
         print(f"peak memory of the whole job: {peak_rss_mb()} MB")
     return 0
 
@@ -210,17 +283,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model")
     train.add_argument("model", choices=["mnist-gan"])
-    train.add_argument("--preset", default="default", help="default, tutorial or pytorch-gan")
+    train.add_argument("--preset", default=None, help="default, tutorial or pytorch-gan")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="learning rate of both G and D")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=None, help="default 0")
     train.add_argument("--backend", dest="train_backend", default=None)
     train.add_argument("--out", default="runs/mnist-gan")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="any field of MLPGANConfig, e.g. --set pack=1 --set g_hidden=256,512")
-    train.add_argument("--resume", action="store_true", help="continue the run in --out")
-    train.add_argument("--overwrite", action="store_true")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out exactly (only --epochs may change)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run in --out (it is never replaced otherwise)")
     train.add_argument("--no-eval", action="store_true", help="skip the evaluation at the end")
     train.add_argument("--eval-samples", type=int, default=10_000)
     train.set_defaults(func=cmd_train)
@@ -247,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     clf = sub.add_parser("classifier", help="the evaluator's MNIST classifier: where it is, "
                                            "how accurate; --retrain trains it anew")
     clf.add_argument("--retrain", action="store_true",
-                     help="train it from scratch (about 90 s on 2 cores) and cache it")
+                     help="train it from scratch and cache it")
     clf.set_defaults(func=cmd_classifier)
 
     data = sub.add_parser("data", help="fetch and verify MNIST")
@@ -256,11 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command.  An expected failure (a bad setting, a damaged checkpoint, no data)
+    ends in one line on stderr and exit status 2; a traceback means a bug."""
+    from .data.mnist import MnistUnavailable
     args = build_parser().parse_args(argv)
-    chosen = getattr(args, "train_backend", None) or args.backend
-    if chosen:
-        backend.use_backend(chosen)
-    result = args.func(args)
+    try:
+        chosen = getattr(args, "train_backend", None) or args.backend
+        if chosen:
+            backend.use_backend(chosen)
+        result = args.func(args)
+    except (UserError, MnistUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return result if isinstance(result, int) else 0
 
 

@@ -13,7 +13,7 @@ from scratchgan import backend as B
 from scratchgan.__main__ import main as cli_main
 from scratchgan.checkpoint import load_npz
 from scratchgan.models.mlp_gan import MLPGAN, MLPGANConfig, PRESETS
-from scratchgan.train import Interrupted, Trainer
+from scratchgan.train import Interrupted, Trainer, read_checkpoint
 
 TINY = dict(z_dim=8, g_hidden=(16, 16), d_hidden=(16,), batch_size=16, epochs=3,
             ema_decay=0.9, real_label=0.9, d_dropout=0.2)
@@ -72,7 +72,7 @@ def test_ctrl_c_saves_a_checkpoint_and_stops_cleanly(images, tmp_path, monkeypat
     with pytest.raises(Interrupted, match="--resume"):
         trainer.fit()
     assert calls["n"] == 4                                   # the iteration in flight finished
-    meta = json.loads((tmp_path / "run" / "checkpoint.json").read_text())
+    _, meta = read_checkpoint(tmp_path / "run")
     assert (meta["epoch"], meta["position"]) == (0, 4)
 
     resumed = Trainer(tiny_config(), images, tmp_path / "run", progress=False)
@@ -89,7 +89,7 @@ def test_a_run_leaves_its_pictures_and_an_atomic_checkpoint(images, tmp_path):
     trainer.fit()
     summary = trainer.finish()
     for name in ["samples/epoch_001.png", "samples/epoch_002.png", "curves.png",
-                 "interpolation.png", "checkpoint.npz", "checkpoint.json", "config.json"]:
+                 "interpolation.png", "checkpoint.npz", "config.json"]:
         assert (out / name).stat().st_size > 0, name
     assert not list(out.glob("*.tmp"))
     arrays = load_npz(out / "checkpoint.npz")                 # allow_pickle=False inside
@@ -184,10 +184,10 @@ def test_the_command_line_sets_any_config_field(images, tmp_path, monkeypatch):
         1, (32, 64), True, 3e-4, "saturating")
     for bad, says in (("packs=2", "KEY one of"), ("pack=two", "not a valid int"),
                       ("reuse_fakes=maybe", "not a valid bool")):
-        with pytest.raises(SystemExit, match=says):
+        with pytest.raises(sg.errors.ConfigError, match=says):
             _apply_override(cfg, bad)
-    with pytest.raises(SystemExit, match="a resumed run keeps the configuration"):
-        cli_main(["train", "mnist-gan", "--resume", "--set", "pack=1", "--out", str(tmp_path)])
+    assert cli_main(["train", "mnist-gan", "--resume", "--set", "pack=1",
+                     "--out", str(tmp_path)]) == 2
 
 
 def test_the_generator_step_leaves_the_discriminator_alone(images):
@@ -232,7 +232,7 @@ def test_ema_every_n_steps_uses_the_decay_to_the_n():
 
 
 def test_ema_warmup_below_one_is_refused():
-    with pytest.raises(ValueError, match="ema_warmup must be ≥ 1"):
+    with pytest.raises(ValueError, match="ema_warmup must be a finite number in \\[1, inf\\)"):
         MLPGAN(tiny_config(ema_decay=0.9, ema_warmup=0.5))
 
 

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import copy
 import functools
-from dataclasses import asdict, dataclass, field, fields
+import math
+from dataclasses import dataclass
 
 from .. import backend, losses, nn, optim
 from .. import functional as F
 from ..autograd import Tensor, no_grad
+from ..config import Config, require, require_choice, require_float, require_int
 
 
 @dataclass
-class MLPGANConfig:
+class MLPGANConfig(Config):
     """Everything that defines a run (saved in the checkpoint and metrics.json)."""
     z_dim: int = 100
     g_hidden: tuple = (256, 512, 1024)
@@ -51,14 +53,35 @@ class MLPGANConfig:
                                         # forward pass of G fewer, as PyTorch's DCGAN example)
     epochs: int = 20
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "MLPGANConfig":
-        known = {f.name for f in fields(cls)}
-        d = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known}
-        return cls(**d)
-
-    def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+    def validate(self) -> None:
+        """Refuse, in one line, any value that makes no sense (before any work starts)."""
+        require_int("z_dim", self.z_dim)
+        for name in ("g_hidden", "d_hidden"):
+            widths = getattr(self, name)
+            require(isinstance(widths, tuple) and len(widths) > 0 and all(
+                isinstance(w, int) and w >= 1 for w in widths), name, widths,
+                "one or more layer widths, each a whole number ≥ 1 (e.g. 256,512)")
+        require_float("slope", self.slope, 0, 1)
+        require_float("d_dropout", self.d_dropout, 0, 1, high_open=True)
+        require_choice("g_loss", self.g_loss, ("nonsaturating", "saturating"))
+        require_float("lr_g", self.lr_g, 0, 1, low_open=True)
+        require_float("lr_d", self.lr_d, 0, 1, low_open=True)
+        require(isinstance(self.betas, tuple) and len(self.betas) == 2, "betas", self.betas,
+                "two numbers b1,b2")
+        for i, beta in enumerate(self.betas):
+            require_float(f"betas[{i}]", beta, 0, 1, high_open=True)
+        require_int("batch_size", self.batch_size)
+        require_int("k", self.k)
+        require_float("real_label", self.real_label, 0, 1, low_open=True)
+        require_float("ema_decay", self.ema_decay, 0, 1, high_open=True)
+        require_int("ema_every", self.ema_every)
+        # the warm-up decay (1 + t)/(c + t) must stay ≤ 1
+        require_float("ema_warmup", self.ema_warmup, 1, math.inf, high_open=True)
+        require_int("pack", self.pack)
+        require(self.batch_size % self.pack == 0, "pack", self.pack,
+                f"a divisor of batch_size ({self.batch_size}): D judges groups of pack samples")
+        require_float("lr_decay_from", self.lr_decay_from, 0, 1)
+        require_int("epochs", self.epochs)
 
 
 PRESETS: dict[str, MLPGANConfig] = {
@@ -116,17 +139,13 @@ class MLPGAN:
     """G, D, their optimizers and (optionally) an EMA of G: one ``train_step`` per iteration."""
 
     def __init__(self, cfg: MLPGANConfig):
+        cfg.validate()
         self.cfg = cfg
         self.G = make_generator(cfg)
         self.D = make_discriminator(cfg)
         self.opt_g = optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
         self.opt_d = optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
         self.G_ema = copy.deepcopy(self.G) if cfg.ema_decay > 0 else None
-        if cfg.ema_warmup < 1:
-            raise ValueError(f"ema_warmup must be ≥ 1 (the decay (1 + t)/(c + t) must stay ≤ 1), "
-                             f"got {cfg.ema_warmup}")
-        if cfg.g_loss not in ("nonsaturating", "saturating"):
-            raise ValueError(f"g_loss must be 'nonsaturating' or 'saturating', got {cfg.g_loss!r}")
         self.g_loss_fn = (losses.g_loss_nonsaturating if cfg.g_loss == "nonsaturating"
                           else losses.g_loss_saturating)
 
