@@ -91,11 +91,12 @@ PRESETS: dict[str, MLPGANConfig] = {
     # The common tutorial MLP GAN: no BatchNorm, dropout 0.3 in D.
     "tutorial": MLPGANConfig(z_dim=100, g_hidden=(256, 512, 1024), d_hidden=(1024, 512, 256),
                              d_dropout=0.3, batch_size=64, epochs=40),
-    # scratchgan's default (see the README's table for how it was chosen): the tutorial G,
-    # a smaller D that judges pairs (packing), a higher learning rate decayed over the
-    # last fifth, samples drawn from an EMA of G's weights (updated every 8th step: the EMA
-    # cost 5% of an iteration, and it averages thousands of steps), and batches of 128 (on a CPU
-    # a step costs far less than twice a step of 64, so more epochs fit in the budget).
+    # scratchgan's default (docs/experiments.md says how it was chosen): the tutorial G, a
+    # smaller D that judges pairs (packing), a higher learning rate decayed over the last
+    # fifth, samples drawn from an EMA of G's weights (updated every 8th step with decay⁸:
+    # it averages thousands of steps, so the same average at an eighth of the cost), and
+    # batches of 128 (on a CPU a step costs far less than twice a step of 64, so more
+    # epochs fit in the same time).
     "default": MLPGANConfig(z_dim=100, g_hidden=(256, 512, 1024), d_hidden=(512, 256),
                             d_dropout=0.0, pack=2, lr_g=4e-4, lr_d=4e-4, batch_size=128,
                             ema_decay=0.9999, ema_every=8, lr_decay_from=0.8, reuse_fakes=True,
@@ -231,9 +232,9 @@ class MLPGAN:
             return
         # warm-up: early on, average over the t steps there have been, not over a horizon
         # of 1/(1 − d) steps, most of which would still be the random initial weights.
-        # With c = 10 the average spans the last ~t/9 steps (~1,900 at the end of the
-        # default's run, where 0.9999 would not yet have taken over); windows of t/2 … t/39
-        # scored no better (the README's rows U and V)
+        # With c = 10 the average spans the last ~t/9 steps: still shorter than 1/(1 − d)
+        # at the end of the default's run, so the warm-up sets the window throughout
+        # (docs/experiments.md compares other windows)
         t = self.opt_g.step_count
         every = self.cfg.ema_every
         if t % every:
