@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 READY  := $(VENV)/.installed
 
-.PHONY: test bench venv clean
+.PHONY: test test-faults bench venv clean
 
 $(READY): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -24,6 +24,11 @@ venv: $(READY)
 ## make test: the whole test suite (NumPy backend; CuPy too where a GPU is present)
 test: $(READY)
 	$(PY) -m pytest -q
+
+## make test-faults: kill -9 a short training run at random moments, resume it each time,
+## and check it ends bit for bit where an uninterrupted run ends (about two minutes)
+test-faults: $(READY)
+	$(PY) tests/faults/kill_loop.py
 
 ## make bench: timings (scratchgan vs plain NumPy); never part of the tests
 bench: $(READY)
