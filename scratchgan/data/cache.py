@@ -1,9 +1,9 @@
 """A folder of pinned files: check what is there, fill in what is not.
 
 A file in the cache counts only if its bytes have the pinned size and SHA-256, checked
-every time it is used: hashing all of MNIST takes a fraction of a second, far less
-than a training run, and a file that merely looks unchanged (same size, same mtime) can
-still have been altered.  So the cache keeps no record of what was verified, and
+every time it is used: hashing runs about as fast as the disk reads, so it costs little
+next to anything the data is used for, and a file that merely looks unchanged (same
+size, same mtime) can still have been altered.  So the cache keeps no record of what was verified, and
 reading a good cache writes nothing: a read-only cache works.
 
 New files are written with :func:`scratchgan.fileio.write_bytes_atomic` (a unique

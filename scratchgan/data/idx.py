@@ -95,7 +95,7 @@ def csv_to_idx(stream, chunk_bytes: int = 8 << 20,
     The CSV has a header row, CRLF line endings and one row ``label,p1,...,p784`` per
     image, in the canonical order, so the IDX files rebuilt from it are byte-identical.
     It is parsed a few megabytes at a time: the training CSV is 110 MB of text, and
-    parsing it whole (plus its copies and 47 million int32s) took 700 MB of memory.
+    parsing it whole (plus its copies and 47 million int32s) would take 700 MB of memory.
 
     Memory stays bounded whatever the stream holds: a row longer than 785 three-digit
     numbers, or more than ``max_rows`` rows, is refused as soon as it is seen (a

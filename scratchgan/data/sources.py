@@ -131,9 +131,10 @@ def _name_unknown(exc: BaseException) -> bool:
 
 def _read_capped(response, max_bytes: int) -> bytes:
     """The body of ``response``, refused once it is known to exceed ``max_bytes``."""
-    if response.length is not None:           # Content-Length: refuse before reading
-        if response.length > max_bytes:
-            raise ValueError(f"the server sends {response.length:,} bytes, more than the "
+    announced = getattr(response, "length", None)      # Content-Length, if any
+    if announced is not None:                           # refuse before reading a byte
+        if announced > max_bytes:
+            raise ValueError(f"the server sends {announced:,} bytes, more than the "
                              f"{max_bytes:,} expected")
         return response.read()                # raises IncompleteRead if cut short
     body = response.read(max_bytes + 1)
