@@ -577,9 +577,9 @@ def check(name: str, path=None, solution: bool = False,
     student's code looped, or ended the process before the check finished.
     """
     exercise = find(name)
-    path = _file_of(exercise, path, solution)
-    if not path.is_file():
+    if not _file_of(exercise, path, solution).is_file():   # nothing to run: say so from here
         return check_here(name, path, solution)
+    path = _file_of(exercise, path, solution)
     if timeout is None:
         timeout = float(os.environ.get("SCRATCHGAN_CHECK_TIMEOUT", TIMEOUT_S))
     package_parent = str(Path(__file__).resolve().parent.parent)
@@ -627,6 +627,11 @@ def check_here(name: str, path=None, solution: bool = False) -> CheckResult:
     """``check`` in this process, with no time limit: what the tests call (a sys.exit in
     the student's code is caught here too; an os._exit or an endless loop is not)."""
     exercise = find(name)
+    if path is None and not LESSONS.is_dir():    # an installed scratchgan: no lessons beside it
+        return CheckResult(False, (
+            f"the lessons are not beside this scratchgan ({LESSONS} does not exist: an "
+            f"installed copy?): check your file with  python -m scratchgan check "
+            f"{exercise.name} --file PATH"))
     path = _file_of(exercise, path, solution)
     lines = _header(exercise, path)
     if not path.is_file():

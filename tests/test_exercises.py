@@ -216,3 +216,15 @@ def test_the_checked_child_gives_the_same_report_as_the_check_here(tmp_path):
         child = exercises.check(name, path=path, solution=path is None)
         assert child == here
         assert child.passed is (path is None)
+
+
+def test_an_installed_copy_without_the_lessons_asks_for_the_file(tmp_path, monkeypatch):
+    path = tmp_path / "01_sigmoid.py"
+    path.write_text(source("sigmoid"))
+    monkeypatch.setattr(exercises, "LESSONS", tmp_path / "site-packages" / "lessons")
+    for check in (exercises.check_here, exercises.check):
+        result = check("sigmoid")
+        assert not result.passed
+        assert result.report.startswith("the lessons are not beside this scratchgan (")
+        assert result.report.endswith("python -m scratchgan check sigmoid --file PATH")
+    assert exercises.check_here("sigmoid", path=path).passed
