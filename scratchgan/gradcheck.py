@@ -160,7 +160,7 @@ def _kinks(off, plus, minus, centre, eps):
     return kink, right, left
 
 
-def _not_finite_lines(i, analytic, numeric, plus, minus, centre, off):
+def _not_finite_lines(i, analytic, numeric, plus, minus, centre):
     """What is NaN or inf, and whose fault that is: backward's, or the function's."""
     lines = []
     bad_numeric = ~np.isfinite(numeric)
@@ -201,7 +201,7 @@ def _report(name, i, x, analytic, numeric, sides, atol, rtol):
     picture = _error_map(off)
     if picture:
         lines.append(picture)
-    lines += _not_finite_lines(i, analytic, numeric, plus, minus, centre, off)
+    lines += _not_finite_lines(i, analytic, numeric, plus, minus, centre)
     kinks = [tuple(k) for k in np.argwhere(kink)]
     for k in kinks[:3]:
         lines.append(f"  input {i} element {_at(k)} sits on a kink (one-sided slopes "
