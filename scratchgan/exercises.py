@@ -7,13 +7,22 @@ one piece of the loss) left blank; lessons/solutions/ holds the same files fille
 ``check`` loads the student's file from its path, runs it on small float64 inputs and
 turns whatever goes wrong into a report written for the student: which input, which
 elements, by how much, and a hint where the mistake is a classic one.
+
+``check`` runs the student's code in a child Python, under a time limit, and trusts only
+the verdict the child writes once every check has run: an endless loop in backward, or a
+sys.exit/os._exit in the file, is then a failure with its own line, never a hang or a
+pass.  ``check_here`` is the same check in this process (what the tests call).
 """
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
 import re
+import subprocess
+import sys
+import tempfile
 import textwrap
 import traceback
 from dataclasses import dataclass, field
@@ -27,6 +36,7 @@ from .backend import numpy as np
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck, numeric_gradients
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
+TIMEOUT_S = 60.0        # the default limit on one check; SCRATCHGAN_CHECK_TIMEOUT overrides it
 
 TENSOR_OPS_HINT = ("first order passes, so your formula is right, but the gradient of your "
                    "gradient is wrong: write backward with Tensor ops, not .data/raw arrays. "
@@ -538,13 +548,92 @@ def listing() -> str:
     return "\n".join(lines)
 
 
-def check(name: str, path=None, solution: bool = False) -> CheckResult:
-    """Check the student's file for exercise ``name`` (the solution's with solution=True,
-    or the file at ``path``) and write the report a student reads."""
-    exercise = find(name)
+def _file_of(exercise: Exercise, path, solution: bool) -> Path:
     folder = "solutions" if solution else "exercises"
-    path = Path(path if path is not None else LESSONS / folder / f"{exercise.stem}.py").resolve()
-    lines = [f"exercise {exercise.stem}: write {exercise.writes}", f"file: {_shown(path)}", ""]
+    return Path(path if path is not None else LESSONS / folder / f"{exercise.stem}.py").resolve()
+
+
+def _header(exercise: Exercise, path: Path) -> list[str]:
+    return [f"exercise {exercise.stem}: write {exercise.writes}", f"file: {_shown(path)}", ""]
+
+
+def _stopped_by_exit(stop: SystemExit, path: Path) -> str:
+    """One line for a sys.exit in the student's code (it would end the check as a pass)."""
+    code = "" if stop.code is None else repr(stop.code)
+    lines = [f.lineno for f in traceback.extract_tb(stop.__traceback__)
+             if f.filename == str(path)]
+    where = f" on line {lines[-1]}" if lines else ""
+    return (f"your file stopped the checker with sys.exit({code}){where} before the check "
+            f"finished — remove it")
+
+
+def check(name: str, path=None, solution: bool = False,
+          timeout: float | None = None) -> CheckResult:
+    """Check the student's file for exercise ``name`` (the solution's with solution=True,
+    or the file at ``path``) in a child Python, and return the report a student reads.
+
+    The child writes its verdict to a file once every check has run; no verdict within
+    ``timeout`` seconds (default SCRATCHGAN_CHECK_TIMEOUT, else 60) is a failure: the
+    student's code looped, or ended the process before the check finished.
+    """
+    exercise = find(name)
+    if not _file_of(exercise, path, solution).is_file():   # nothing to run: say so from here
+        return check_here(name, path, solution)
+    path = _file_of(exercise, path, solution)
+    if timeout is None:
+        timeout = float(os.environ.get("SCRATCHGAN_CHECK_TIMEOUT", TIMEOUT_S))
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ, SCRATCHGAN_BACKEND=backend.name,
+               PYTHONPATH=os.pathsep.join(p for p in (package_parent,
+                                                      os.environ.get("PYTHONPATH")) if p))
+    with tempfile.TemporaryDirectory(prefix="scratchgan-check-") as folder:
+        verdict = Path(folder) / "verdict.json"
+        command = [sys.executable, "-c", "from scratchgan.exercises import _child; _child()",
+                   exercise.stem, str(path), "solution" if solution else "exercise",
+                   str(verdict)]
+        try:
+            ended = subprocess.run(command, env=env, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return CheckResult(False, "\n".join(_header(exercise, path) + [
+                f"the check did not finish within {timeout:g} s: an infinite loop in your "
+                f"code (a while loop in backward?); if it is only slow, allow more with "
+                f"SCRATCHGAN_CHECK_TIMEOUT=SECONDS"]))
+        try:
+            answer = json.loads(verdict.read_text())
+        except (OSError, ValueError):        # no verdict, or half of one: the child was cut
+            answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("report"), str):
+        code = ended.returncode
+        why = (f"the checker was killed by signal {-code} before the check finished (a crash "
+               f"in your code, or out of memory?)" if code < 0 else
+               f"your file ended the checker (exit code {code}: an os._exit?) before the check "
+               f"finished — remove it")
+        return CheckResult(False, "\n".join(_header(exercise, path) + [why]))
+    return CheckResult(answer.get("passed") is True, answer["report"])
+
+
+def _child() -> None:
+    """The child of ``check``: check one file here, write the verdict as JSON, and only then
+    exit (python -c '…' STEM PATH solution|exercise VERDICT_FILE)."""
+    stem, path, kind, verdict = sys.argv[1:5]
+    try:
+        result = check_here(stem, path, solution=kind == "solution")
+    except Exception as exc:       # the checker's own failure: say so, do not blame the file
+        result = CheckResult(False, f"the checker itself failed: {type(exc).__name__}: {exc}")
+    Path(verdict).write_text(json.dumps({"passed": result.passed, "report": result.report}))
+
+
+def check_here(name: str, path=None, solution: bool = False) -> CheckResult:
+    """``check`` in this process, with no time limit: what the tests call (a sys.exit in
+    the student's code is caught here too; an os._exit or an endless loop is not)."""
+    exercise = find(name)
+    if path is None and not LESSONS.is_dir():    # an installed scratchgan: no lessons beside it
+        return CheckResult(False, (
+            f"the lessons are not beside this scratchgan ({LESSONS} does not exist: an "
+            f"installed copy?): check your file with  python -m scratchgan check "
+            f"{exercise.name} --file PATH"))
+    path = _file_of(exercise, path, solution)
+    lines = _header(exercise, path)
     if not path.is_file():
         return CheckResult(False, "\n".join(lines + ["there is no such file"]))
     state = backend.rng_state()     # the penalty's ε comes from scratchgan's generator:
@@ -553,6 +642,8 @@ def check(name: str, path=None, solution: bool = False) -> CheckResult:
         checks = exercise.run(_load(path, exercise.stem), path)
     except _Stop as stop:
         return CheckResult(False, "\n".join(lines + [str(stop)]))
+    except SystemExit as stop:      # not an Exception: it would end the check as if it passed
+        return CheckResult(False, "\n".join(lines + [_stopped_by_exit(stop, path)]))
     finally:
         backend.set_rng_state(state)
     for k, (title, problem) in enumerate(checks, 1):

@@ -70,19 +70,28 @@ def _analytic(fn, xs, seed):
     return result
 
 
-def _numeric(fn, xs, i, eps, seed):
+def _sides(fn, xs, i, eps, seed):
+    """L(x + ε eₖ) and L(x − ε eₖ) for every element k of input i, as float64 arrays."""
     x = xs[i]
     flat = x.data.reshape(-1)      # a view: perturbing it perturbs x
-    g = np.zeros(x.size)
+    plus, minus = np.zeros(x.size), np.zeros(x.size)
     for k in range(x.size):
         original = flat[k].item()
         flat[k] = original + eps
-        plus = _scalar_objective(fn, xs, seed)[0].item()
+        plus[k] = _scalar_objective(fn, xs, seed)[0].item()
         flat[k] = original - eps
-        minus = _scalar_objective(fn, xs, seed)[0].item()
+        minus[k] = _scalar_objective(fn, xs, seed)[0].item()
         flat[k] = original
-        g[k] = (plus - minus) / (2 * eps)
-    return g.reshape(x.shape)
+    return plus.reshape(x.shape), minus.reshape(x.shape)
+
+
+def _central(plus, minus, eps):
+    with np.errstate(invalid="ignore", over="ignore"):     # inf − inf: reported, not warned
+        return (plus - minus) / (2 * eps)
+
+
+def _numeric(fn, xs, i, eps, seed):
+    return _central(*_sides(fn, xs, i, eps, seed), eps)
 
 
 def numeric_gradients(fn, inputs, eps: float = 1e-6) -> list:
@@ -134,26 +143,80 @@ def diagnose(analytic: np.ndarray, numeric: np.ndarray, off: np.ndarray) -> str 
     return None
 
 
-def _report(name, i, x, analytic, numeric, atol, rtol):
-    off = np.abs(analytic - numeric) > atol + rtol * np.abs(numeric)
-    if not off.any():
-        return None
-    rel = np.abs(analytic - numeric) / np.maximum(np.abs(numeric), 1e-12)
-    worst = np.unravel_index(int(np.argmax(np.where(off, np.abs(analytic - numeric), -1))),
-                             off.shape) if off.ndim else ()
-    idx = "[" + ", ".join(str(int(k)) for k in worst) + "]"
+def _at(index) -> str:
+    return "[" + ", ".join(str(int(k)) for k in index) + "]"
+
+
+def _kinks(off, plus, minus, centre, eps):
+    """Where an off element sits on a kink: its one-sided slopes
+        right = (L(x + ε) − L(x)) / ε,    left = (L(x) − L(x − ε)) / ε
+    differ.  On a smooth function they differ by ε·L″ (curvature, O(ε)); across a kink, by
+    the jump in the slope (O(1)).  √ε is halfway between the two, on a log scale.
+    Returns (mask, right, left)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        right, left = (plus - centre) / eps, (centre - minus) / eps
+        gap = np.abs(right - left)
+        kink = off & (gap > np.sqrt(eps) * (1 + np.maximum(np.abs(right), np.abs(left))))
+    return kink, right, left
+
+
+def _not_finite_lines(i, analytic, numeric, plus, minus, centre):
+    """What is NaN or inf, and whose fault that is: backward's, or the function's."""
+    lines = []
+    bad_numeric = ~np.isfinite(numeric)
+    bad_analytic = ~np.isfinite(analytic) & ~bad_numeric
+    if bad_analytic.any():
+        k = tuple(np.argwhere(bad_analytic)[0])
+        lines.append(f"  the analytic gradient is {analytic[k]} at {int(bad_analytic.sum())} of "
+                     f"them (first at {_at(k)}) where the numeric one is finite: backward "
+                     f"returns {analytic[k]} there (a 0·∞, a log of 0, a division by 0?)")
+    if bad_numeric.any():
+        k = tuple(np.argwhere(bad_numeric)[0])
+        where = (f"at this point (L(x) = {centre})" if not np.isfinite(centre) else
+                 f"near this point (L(x + ε) = {plus[k]:.6g}, L(x − ε) = {minus[k]:.6g})")
+        lines.append(f"  the numeric gradient is not finite at {int(bad_numeric.sum())} of them "
+                     f"(first at {_at(k)}): the function itself is not finite {where}, so the "
+                     f"check cannot judge backward there; move input {i} away from it")
+    return lines
+
+
+def _report(name, i, x, analytic, numeric, sides, atol, rtol):
+    plus, minus, centre, eps = sides
+    finite = np.isfinite(analytic) & np.isfinite(numeric)
+    with np.errstate(invalid="ignore", over="ignore"):
+        # NaN compares False with everything: a NaN gradient must count as off explicitly
+        off = ~finite | (np.abs(analytic - numeric) > atol + rtol * np.abs(numeric))
+        if not off.any():
+            return None
+        kink, right, left = _kinks(off & finite, plus, minus, centre, eps)
+        rel = np.abs(analytic - numeric) / np.maximum(np.abs(numeric), 1e-12)
+        worst = np.where(~finite, np.inf, np.where(off, np.abs(analytic - numeric), -1))
+    worst = np.unravel_index(int(np.argmax(worst)), off.shape) if off.ndim else ()
     lines = [
         f"gradcheck failed for {name}, input {i} (shape {tuple(x.shape)}, float64)",
-        f"  {int(off.sum())} of {off.size} elements are off; worst at {idx}:",
+        f"  {int(off.sum())} of {off.size} elements are off; worst at {_at(worst)}:",
         f"    analytic {analytic[worst]: .6g}   numeric {numeric[worst]: .6g}   "
         f"relative error {rel[worst]:.1e}",
     ]
     picture = _error_map(off)
     if picture:
         lines.append(picture)
-    hint = diagnose(analytic, numeric, off)
-    if hint:
-        lines.append("  hint: " + hint)
+    lines += _not_finite_lines(i, analytic, numeric, plus, minus, centre)
+    kinks = [tuple(k) for k in np.argwhere(kink)]
+    for k in kinks[:3]:
+        lines.append(f"  input {i} element {_at(k)} sits on a kink (one-sided slopes "
+                     f"{right[k]:.4g} and {left[k]:.4g} differ): the function is not "
+                     f"differentiable there; move the input away from it")
+    if len(kinks) > 3:
+        lines.append(f"  … and {len(kinks) - 3} more elements on kinks")
+    judged = off & finite & ~kink     # a hint only from the elements the check can judge
+    if judged.any():
+        unjudged = off & ~judged      # made to agree, so that they cannot shape the hint
+        safe = np.where(np.isfinite(numeric), numeric, 0.0)
+        hint = diagnose(np.where(unjudged, safe, analytic), np.where(unjudged, safe, numeric),
+                        judged)
+        if hint:
+            lines.append("  hint: " + hint)
     return "\n".join(lines)
 
 
@@ -181,12 +244,15 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         if raise_exception:
             raise GradcheckError(message) from exc
         return False
+    centre = _scalar_objective(fn, xs, seed)[0].item()    # L(x): one-sided slopes at kinks
     reports = []
     for i, x in enumerate(xs):
         if not x.requires_grad:
             continue
-        numeric = _numeric(fn, xs, i, eps, seed)
-        report = _report(name, i, x, analytic[i], numeric, atol, rtol)
+        plus, minus = _sides(fn, xs, i, eps, seed)
+        numeric = _central(plus, minus, eps)
+        report = _report(name, i, x, analytic[i], numeric, (plus, minus, centre, eps),
+                         atol, rtol)
         if report:
             reports.append(report)
     if reports:
@@ -215,6 +281,20 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
                 total = total + (g * Tensor(u)).sum()
         return total
 
+    # a NaN first derivative makes every numeric second derivative NaN too, which the report
+    # would blame on the function: say it is backward's, before anything is perturbed
+    xs = _as_float64_inputs(inputs)
+    try:
+        backward_is_finite = np.isfinite(first_derivative(*xs).item())
+    except (RuntimeError, ValueError):   # gradcheck below reports it, with its cause
+        backward_is_finite = True
+    if not backward_is_finite and np.isfinite(_scalar_objective(fn, xs, seed)[0].item()):
+        message = (f"gradcheck failed for the gradient of {name} (second order): the function "
+                   f"is finite here but its backward returns nan or inf, so the gradient of "
+                   f"the gradient cannot be checked; gradcheck (first order) shows where")
+        if raise_exception:
+            raise GradcheckError(message)
+        return False
     return gradcheck(first_derivative, inputs, eps=eps, atol=atol, rtol=rtol,
                      name=f"the gradient of {name} (second order)", seed=seed,
                      raise_exception=raise_exception)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from . import functional as F
 from .autograd import Tensor, grad
 from . import backend
-from .backend import get_array_module
 
 
 # --- the original minimax GAN ------------------------------------------------------------
@@ -25,9 +24,8 @@ def d_loss_minimax(real_logits: Tensor, fake_logits: Tensor, real_label: float =
     if real_label == 1.0:
         real_term = -F.log_sigmoid(real_logits).mean()
     else:
-        targets = get_array_module(real_logits.data).full(real_logits.shape, real_label,
-                                                          dtype=real_logits.dtype)
-        real_term = F.binary_cross_entropy_with_logits(real_logits, targets)
+        # the label as a number: checked to lie in [0, 1] on the host, with no device read
+        real_term = F.binary_cross_entropy_with_logits(real_logits, float(real_label))
     return real_term - F.log_sigmoid(-fake_logits).mean()
 
 

@@ -26,7 +26,7 @@ def planted(tmp_path, name: str, right: str, wrong: str) -> str:
     assert text.count(right) == 1, f"{right!r} is not (once) in the solution of {name}"
     path = tmp_path / f"{exercises.find(name).stem}.py"
     path.write_text(text.replace(right, wrong))
-    result = exercises.check(name, path=path)
+    result = exercises.check_here(name, path=path)
     assert not result.passed, result.report
     return result.report
 
@@ -52,7 +52,7 @@ def test_the_solution_is_the_exercise_filled_in(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_solution_passes(name):
-    result = exercises.check(name, solution=True)
+    result = exercises.check_here(name, solution=True)
     assert result.passed, result.report
     assert "FAIL" not in result.report and "skipped" not in result.report
     assert "checks pass" in result.report
@@ -60,7 +60,7 @@ def test_the_solution_passes(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_blank_fails_and_says_what_to_expect(name):
-    result = exercises.check(name)
+    result = exercises.check_here(name)
     assert not result.passed
     assert "not written yet" in result.report and "it should" in result.report
     if name != "gradient_penalty":                # the gradient, for gy = 1: numbers
@@ -103,6 +103,10 @@ CLASSIC_MISTAKES = {   # mistake: (exercise, right code, planted mistake, what t
         ["shape (4,) for b, whose shape is (2,)", "sums gy over the rows: axis 0"]),
     "a dropped branch": (
         "leaky_relu", "self.slope * gy)", "0 * gy)", ["drop the gradient"]),
+    "a NaN gradient": (
+        "sigmoid", "gy * y * (1 - y)", "gy * y * (1 - y) * float('nan')",
+        ["FAIL first order", "the analytic gradient is nan", "backward returns nan",
+         "0 of 4 checks pass"]),
     "a penalty without its weight": (
         "gradient_penalty", "return weight * ((norms - 1) ** 2).mean()",
         "return ((norms - 1) ** 2).mean()", ["leave out the weight λ"]),
@@ -144,15 +148,16 @@ def test_a_file_that_does_not_load_says_where(tmp_path):
 
 def test_checking_leaves_no_trace():
     path, modules, rng_state = list(sys.path), set(sys.modules), backend.rng_state()
-    exercises.check("gradient_penalty", solution=True)
-    exercises.check("sigmoid")
+    exercises.check_here("gradient_penalty", solution=True)
+    exercises.check_here("sigmoid")
     assert sys.path == path and set(sys.modules) == modules
     assert backend.rng_state() == rng_state
 
 
-def test_the_command_line(capsys):
-    assert main(["check", "sigmoid", "--solution"]) == 0
+def test_the_command_line(capsys, monkeypatch):
+    assert main(["check", "sigmoid", "--solution"]) == 0      # in a child Python
     assert "all 4 checks pass" in capsys.readouterr().out
+    monkeypatch.setattr(exercises, "check", exercises.check_here)   # one child is enough
     for name in ("01", "1", "01_sigmoid", "sigmoid"):
         assert main(["check", name]) == 1
         assert "not written yet: Sigmoid.backward" in capsys.readouterr().out
@@ -165,3 +170,61 @@ def test_the_command_line(capsys):
         assert all(e.stem in listing for e in exercises.EXERCISES)
     assert main(["check", "no_such_exercise"]) == 2
     assert "no exercise called 'no_such_exercise'" in capsys.readouterr().out
+
+
+def sigmoid_with(tmp_path, backward: str, top: str = "", bottom: str = "") -> str:
+    """A copy of the sigmoid solution whose backward returns ``backward``."""
+    path = tmp_path / "01_sigmoid.py"
+    path.write_text(top + source("sigmoid").replace("gy * y * (1 - y)", backward) + bottom)
+    return str(path)
+
+
+def test_a_sys_exit_in_the_students_code_is_a_failure_not_a_pass(tmp_path):
+    in_backward = sigmoid_with(tmp_path, "sys.exit(0)", top="import sys\n")
+    line = line_of(open(in_backward).read(), "sys.exit(0)")
+    for result in (exercises.check_here("sigmoid", path=in_backward),
+                   exercises.check("sigmoid", path=in_backward)):
+        assert not result.passed
+        assert result.report.splitlines()[-1] == (
+            f"your file stopped the checker with sys.exit(0) on line {line} before the check "
+            f"finished — remove it")
+    at_the_top = sigmoid_with(tmp_path, "gy * y * (1 - y)", bottom="\nraise SystemExit\n")
+    result = exercises.check_here("sigmoid", path=at_the_top)
+    assert not result.passed and "stopped the checker with sys.exit()" in result.report
+
+
+def test_an_os_exit_in_the_students_code_is_a_failure_not_a_pass(tmp_path):
+    path = sigmoid_with(tmp_path, "os._exit(0)", top="import os\n")
+    result = exercises.check("sigmoid", path=path)
+    assert not result.passed
+    assert result.report.splitlines()[-1] == ("your file ended the checker (exit code 0: an "
+                                              "os._exit?) before the check finished — remove it")
+
+
+def test_an_endless_loop_in_backward_is_stopped_by_the_time_limit(tmp_path):
+    path = sigmoid_with(tmp_path, "forever(gy)",
+                        bottom="\n\ndef forever(g):\n    while True:\n        pass\n")
+    result = exercises.check("sigmoid", path=path, timeout=1)
+    assert not result.passed
+    assert result.report.splitlines()[-1].startswith(
+        "the check did not finish within 1 s: an infinite loop in your code")
+
+
+def test_the_checked_child_gives_the_same_report_as_the_check_here(tmp_path):
+    for name, path in (("tanh", None), ("sigmoid", sigmoid_with(tmp_path, "gy * y"))):
+        here = exercises.check_here(name, path=path, solution=path is None)
+        child = exercises.check(name, path=path, solution=path is None)
+        assert child == here
+        assert child.passed is (path is None)
+
+
+def test_an_installed_copy_without_the_lessons_asks_for_the_file(tmp_path, monkeypatch):
+    path = tmp_path / "01_sigmoid.py"
+    path.write_text(source("sigmoid"))
+    monkeypatch.setattr(exercises, "LESSONS", tmp_path / "site-packages" / "lessons")
+    for check in (exercises.check_here, exercises.check):
+        result = check("sigmoid")
+        assert not result.passed
+        assert result.report.startswith("the lessons are not beside this scratchgan (")
+        assert result.report.endswith("python -m scratchgan check sigmoid --file PATH")
+    assert exercises.check_here("sigmoid", path=path).passed

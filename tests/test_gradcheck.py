@@ -99,3 +99,72 @@ def test_a_shape_error_in_backward_becomes_a_report(rng):
 def test_gradcheck_returns_false_when_asked_not_to_raise(rng):
     assert sg.gradcheck(lambda t: ZeroExp()(t), [rng.standard_normal(3)],
                         raise_exception=False) is False
+
+
+class NaNSigmoid(F.Sigmoid):
+    def backward(self, gy):
+        y = self.output
+        return gy * y * (1 - y) * float("nan")   # planted: NaN compares False with any tolerance
+
+
+class NaNRowSigmoid(F.Sigmoid):
+    def backward(self, gy):
+        y = self.output
+        row = np.zeros(y.shape)
+        row[1] = np.nan                          # planted: one NaN row among right ones
+        return gy * y * (1 - y) + sg.Tensor(row)
+
+
+@pytest.mark.parametrize("op, off", [(NaNSigmoid, "12 of 12"), (NaNRowSigmoid, "4 of 12")])
+def test_a_nan_gradient_fails_first_and_second_order(op, off, rng):
+    x = [rng.standard_normal((3, 4))]
+    with pytest.raises(sg.GradcheckError) as info:
+        sg.gradcheck(lambda t: op()(t), x, name="Sigmoid.backward")
+    report = str(info.value)
+    assert f"{off} elements are off" in report
+    assert "the analytic gradient is nan" in report and "backward returns nan" in report
+    assert "hint:" not in report
+    with pytest.raises(sg.GradcheckError, match="second order.*backward returns nan or inf"):
+        sg.gradgradcheck(lambda t: op()(t), x, name="Sigmoid.backward")
+
+
+def test_a_function_that_is_not_finite_near_the_point_is_blamed_not_backward():
+    # log at 5e-7 with ε = 1e-6: L(x − ε) = log(−5e-7) = nan, while backward (1/x) is finite
+    with np.errstate(invalid="ignore"), pytest.raises(sg.GradcheckError) as info:
+        sg.gradcheck(F.log, [np.array([0.5, 5e-7, 2.0])])
+    report = str(info.value)
+    assert "1 of 3 elements are off; worst at [1]" in report
+    assert "the numeric gradient is not finite at 1 of them (first at [1])" in report
+    assert "the function itself is not finite near this point" in report
+    assert "L(x − ε) = nan" in report and "cannot judge" in report
+
+
+def test_an_input_on_a_kink_is_named_and_gets_no_misleading_hint(rng):
+    x = rng.standard_normal((3, 4))
+    x[1, 2] = 0.0
+    with pytest.raises(sg.GradcheckError) as info:
+        sg.gradcheck(lambda t: F.leaky_relu(t, 0.2).sum(), [x])
+    report = str(info.value)
+    assert "1 of 12 elements are off; worst at [1, 2]" in report
+    assert ("input 0 element [1, 2] sits on a kink (one-sided slopes 1 and 0.2 differ): "
+            "the function is not differentiable there; move the input away from it") in report
+    assert "hint:" not in report
+
+
+def test_inputs_all_on_a_kink_do_not_read_as_a_zero_backward():
+    with pytest.raises(sg.GradcheckError) as info:
+        sg.gradcheck(F.relu, [np.zeros((2, 3))])
+    report = str(info.value)
+    assert "6 of 6 elements are off" in report and "sits on a kink" in report
+    assert "… and 3 more elements on kinks" in report
+    assert "zero everywhere" not in report and "hint:" not in report
+
+
+def test_a_wrong_backward_next_to_a_kink_still_gets_its_hint(rng):
+    x = rng.standard_normal((3, 4))
+    x[0, 0] = 0.0
+    with pytest.raises(sg.GradcheckError) as info:
+        sg.gradcheck(lambda t: FlippedTanh()(F.leaky_relu(t, 0.2)), [x])
+    report = str(info.value)
+    assert "input 0 element [0, 0] sits on a kink" in report
+    assert "sign is flipped" in report

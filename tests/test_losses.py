@@ -127,3 +127,22 @@ def test_gradient_penalty_is_differentiable_twice(backend, rng):
     linear = nn.Linear(4, 1, bias=False, dtype="float64")
     linear.weight.data = B.xp.asarray(np.array([[0.6, 0.8, 0.0, 0.0]]))
     assert losses.gradient_penalty(linear, real, fake).item() == pytest.approx(0, abs=1e-12)
+
+
+@pytest.mark.parametrize("targets", [np.array([[0.5], [1.2]]), np.array([[-0.1], [0.0]]),
+                                     np.array([[np.nan], [1.0]]), 1.5, -1])
+def test_bce_refuses_targets_outside_zero_one(targets):
+    logits = sg.tensor(np.zeros((2, 1)))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: .*outside \[0, 1\]"):
+        sg.functional.binary_cross_entropy_with_logits(logits, targets)
+
+
+def test_bce_takes_one_number_for_every_target(rng):
+    logits = sg.tensor(rng.standard_normal((4, 1)).astype("float32"))
+    by_number = sg.functional.binary_cross_entropy_with_logits(logits, 0.9)
+    by_array = sg.functional.binary_cross_entropy_with_logits(
+        logits, np.full((4, 1), 0.9, dtype="float32"))
+    assert by_number.dtype == by_array.dtype == np.float32
+    assert by_number.item() == by_array.item()
+    with pytest.raises(ValueError, match="outside"):
+        losses.d_loss_minimax(logits, logits, real_label=1.1)

@@ -70,3 +70,25 @@ def test_leaky_relu_gradient_is_exactly_one_or_the_slope(dtype, slope):
     assert grad.dtype == np.dtype(dtype)
     expected = np.where(x > 0, np.array(1, dtype), np.array(slope, dtype))
     assert np.array_equal(grad, expected)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("target", [0.0, 1.0, 0.3])
+def test_bce_with_logits_at_infinite_and_huge_logits(dtype, target):
+    # ℓ(+∞, t=1) = ℓ(−∞, t=0) = 0 and σ(l) − t = 0 there: max(l, 0) − t·l gave ∞ − ∞ = nan
+    logits = np.array([-np.inf, -1000.0, -1.0, 0.0, 1.0, 1000.0, np.inf])
+    loss, grad = value_and_grad(
+        lambda x: F.binary_cross_entropy_with_logits(
+            x, np.full(logits.shape, target, dtype=dtype), reduction="none"), logits, dtype)
+    with np.errstate(invalid="ignore"):      # the reference: each log term only if weighted
+        log_sig = lambda z: -np.logaddexp(0, -z)                    # noqa: E731
+        expected = -(np.where(target > 0, target * log_sig(logits), 0)
+                     + np.where(target < 1, (1 - target) * log_sig(-logits), 0))
+    np.testing.assert_allclose(loss, expected, rtol=1e-6)
+    assert not np.isnan(loss).any() and np.isfinite(grad).all()
+    sig = np.exp(log_sig(logits))
+    np.testing.assert_allclose(grad, sig - target, rtol=1e-6, atol=1e-7)
+    if target == 1.0:
+        assert loss[-1] == 0.0 and grad[-1] == 0.0
+    if target == 0.0:
+        assert loss[0] == 0.0 and grad[0] == 0.0
