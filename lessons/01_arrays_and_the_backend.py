@@ -76,8 +76,9 @@ assert as_float32.dtype == np.float32
 #   the variable is read once, when `scratchgan` is imported.
 #
 # CuPy is optional. On a machine without it (or without a GPU), asking for it raises
-# `sg.backend.BackendError` with a message saying what is missing. The lesson catches that
-# and carries on with NumPy.
+# `sg.backend.BackendUnavailable`, whose message is one line saying what is missing and what
+# to do; a misspelt name raises `sg.backend.UnknownBackend`. Both are a
+# `sg.backend.BackendError`, which the lesson catches before carrying on with NumPy.
 
 # %%
 print("backends that work here:", sg.backend.available_backends())
