@@ -131,7 +131,8 @@ class Tensor:
         return backend.to_numpy(self.data)
 
     def astype(self, dtype) -> Tensor:
-        from .functional import cast
+        """A differentiable cast (the gradient is cast back); the same tensor if the dtype
+        is already ``dtype``."""
         return cast(self, dtype)
 
     def zero_grad(self) -> None:
@@ -235,6 +236,29 @@ class Function:
 
     def backward(self, gy: Tensor):
         raise NotImplementedError(f"{self.name}.backward is not written yet")
+
+
+class Cast(Function):
+    """y = x as another dtype   dy/dx: gy cast back
+
+    Here, not in ops/, because ``Tensor.astype`` is a cast: the core must not reach up
+    into the ops built on it."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return cast(gy, self.inputs[0].dtype)
+
+
+def cast(x, dtype) -> Tensor:
+    x = as_tensor(x)
+    if x.dtype == dtype:
+        return x
+    return Cast(dtype)(x)
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
+from .elementwise import exp
 from .reductions import logsumexp, sum
 
 
@@ -110,7 +111,6 @@ class LogSoftmax(Function):
         return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
 
     def backward(self, gy):
-        from .elementwise import exp
         softmax_x = exp(self.output)
         return gy - softmax_x * sum(gy, axis=self.axis, keepdims=True)
 
