@@ -48,8 +48,13 @@ print("the tensor's data is a", type(t.data).__module__ + "." + type(t.data).__n
 assert a.nbytes == 12 * 4
 
 # %% [markdown]
-# `sg.tensor` has one rule about dtypes worth remembering: **arrays keep their dtype;
-# Python numbers and lists become float32**. NumPy makes float64 by default
+# scratchgan has one rule about dtypes, one sentence long (it is `sg.autograd.DTYPE_RULE`):
+#
+# > **A tensor keeps the dtype of the array it is made from (Python numbers and lists become
+# > float32); a Python or NumPy scalar in an op takes the dtype of the op's tensors; an op
+# > on tensors or arrays of two float dtypes raises TypeError: cast one with `.astype()`.**
+#
+# Its first part is about making tensors. NumPy makes float64 by default
 # (`np.random.randn`, `np.array([1.0])`), so a tensor made from a NumPy array is float64
 # unless you say otherwise.
 
@@ -64,6 +69,26 @@ assert from_list.dtype == np.float32 and from_numpy.dtype == np.float64
 assert as_float32.dtype == np.float32
 
 # %% [markdown]
+# Its second and third parts are about ops. NumPy quietly promotes float32 ⊗ float64 to
+# float64, so a float64 batch fed to a float32 model would turn every activation and every
+# gradient into float64: twice the memory, a fraction of the speed, and no message. scratchgan
+# refuses instead, naming the op and both dtypes. A number such as `0.5` has no dtype of its
+# own worth keeping, so it takes the tensor's; a NumPy array, even a 0-d one like
+# `np.asarray(0.5)`, has one, so it counts as a second dtype.
+
+# %%
+print(sg.autograd.DTYPE_RULE)
+half = from_list * 0.5                           # a Python number: stays float32
+print("float32 tensor * 0.5:", half.dtype)
+try:
+    from_list + from_numpy                       # float32 + float64
+except TypeError as err:
+    print("float32 + float64:   ", err)
+mixed = from_list + from_numpy.astype("float32")   # the explicit cast says what you mean
+print("after .astype:       ", mixed.dtype)
+assert half.dtype == np.float32 and mixed.dtype == np.float32
+
+# %% [markdown]
 # ## 2. The backend: NumPy or CuPy
 #
 # In the engine (autograd, the ops, the layers), `scratchgan/backend.py` is the only file
@@ -76,8 +101,9 @@ assert as_float32.dtype == np.float32
 #   the variable is read once, when `scratchgan` is imported.
 #
 # CuPy is optional. On a machine without it (or without a GPU), asking for it raises
-# `sg.backend.BackendError` with a message saying what is missing. The lesson catches that
-# and carries on with NumPy.
+# `sg.backend.BackendUnavailable`, whose message is one line saying what is missing and what
+# to do; a misspelt name raises `sg.backend.UnknownBackend`. Both are a
+# `sg.backend.BackendError`, which the lesson catches before carrying on with NumPy.
 
 # %%
 print("backends that work here:", sg.backend.available_backends())

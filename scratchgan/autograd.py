@@ -131,7 +131,8 @@ class Tensor:
         return backend.to_numpy(self.data)
 
     def astype(self, dtype) -> Tensor:
-        from .functional import cast
+        """A differentiable cast (the gradient is cast back); the same tensor if the dtype
+        is already ``dtype``."""
         return cast(self, dtype)
 
     def zero_grad(self) -> None:
@@ -158,6 +159,7 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """Make a leaf tensor on the active backend.
 
     Arrays keep their dtype; Python floats and lists become float32 (the training dtype).
+    The whole dtype rule, ops included, is ``DTYPE_RULE``.
     """
     if isinstance(data, Tensor):
         data = data.data
@@ -170,8 +172,8 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
-    """``value`` as a Tensor; a Python number takes ``like``'s dtype, so 2.0 * float32 stays
-    float32 (a float64 constant would silently upcast the whole graph)."""
+    """``value`` as a Tensor; a Python or NumPy scalar takes ``like``'s dtype, so
+    2.0 * float32 stays float32; an array (0-d too) keeps its own (see ``DTYPE_RULE``)."""
     if isinstance(value, Tensor):
         return value
     is_array = type(value).__name__ == "ndarray"
@@ -182,6 +184,29 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
     if is_array:
         return Tensor(value)
     return tensor(value)
+
+
+# ---------------------------------------------------------------------------------------
+# The dtype rule
+# ---------------------------------------------------------------------------------------
+DTYPE_RULE = ("a tensor keeps the dtype of the array it is made from (Python numbers and "
+              "lists become float32); a Python or NumPy scalar in an op takes the dtype of "
+              "the op's tensors; an op on tensors or arrays of two float dtypes raises "
+              "TypeError: cast one with .astype()")
+
+
+def _check_one_float_dtype(op: str, inputs) -> None:
+    """Refuse float32 ⊗ float64: NumPy would silently promote to float64, and a float64
+    batch fed to a float32 model would make every activation and gradient float64."""
+    first = None
+    for x in inputs:
+        if x.dtype.kind == "f":
+            if first is None:
+                first = x.dtype
+            elif x.dtype != first:
+                raise TypeError(f"{op}: inputs of two float dtypes, {first} and {x.dtype}; "
+                                f"scratchgan never mixes them silently: cast one with "
+                                f".astype('{first}') or .astype('{x.dtype}')")
 
 
 # ---------------------------------------------------------------------------------------
@@ -205,9 +230,12 @@ class Function:
     def __call__(self, *inputs) -> Tensor:
         for x in inputs:
             if type(x) is not Tensor:                    # numbers, arrays: wrap them all
-                first = next((x for x in inputs if isinstance(x, Tensor)), None)
-                inputs = tuple(as_tensor(x, like=first) for x in inputs)
+                tensors = [x for x in inputs if isinstance(x, Tensor)]
+                like = next((x for x in tensors if x.dtype.kind == "f"),
+                            tensors[0] if tensors else None)
+                inputs = tuple(as_tensor(x, like=like) for x in inputs)
                 break
+        _check_one_float_dtype(self.name, inputs)
         y = Tensor(self.forward(*[x.data for x in inputs]))
         if _Mode.detect_anomaly:
             where = (f"{_Mode.in_backward_of}.backward: " if _Mode.in_backward_of else "")
@@ -235,6 +263,29 @@ class Function:
 
     def backward(self, gy: Tensor):
         raise NotImplementedError(f"{self.name}.backward is not written yet")
+
+
+class Cast(Function):
+    """y = x as another dtype   dy/dx: gy cast back
+
+    Here, not in ops/, because ``Tensor.astype`` is a cast: the core must not reach up
+    into the ops built on it."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return cast(gy, self.inputs[0].dtype)
+
+
+def cast(x, dtype) -> Tensor:
+    x = as_tensor(x)
+    if x.dtype == dtype:
+        return x
+    return Cast(dtype)(x)
 
 
 # ---------------------------------------------------------------------------------------
@@ -281,9 +332,12 @@ def _run_backward(outputs, output_grads, targets, retain_graph, create_graph):
                     f"backward(): the output has shape {y.shape}; gradients can be created "
                     f"implicitly only for a scalar output, so pass gradient=dL/dy of that shape")
             gy = Tensor(backend.get_array_module(y.data).ones_like(y.data))
-        gy = as_tensor(gy)
+        gy = as_tensor(gy, like=y)
         if gy.shape != y.shape:
             raise ValueError(f"backward(): gradient shape {gy.shape} != output shape {y.shape}")
+        if gy.dtype != y.dtype:
+            raise TypeError(f"backward(): gradient dtype {gy.dtype} != output dtype {y.dtype}; "
+                            f"cast it with .astype('{y.dtype}')")
         grads[id(y)] = grads[id(y)] + gy if id(y) in grads else gy
         if y.is_leaf:
             leaves[id(y)] = y
@@ -359,6 +413,9 @@ def _checked(f: Function, gxs) -> tuple:
                 raise RuntimeError(
                     f"{f.name}.backward returned a gradient of shape {gx.shape} for input "
                     f"{i} of shape {x.shape}; gradients must have their input's shape ({why})")
+            if gx.dtype != x.dtype and x.dtype.kind == "f":
+                raise TypeError(f"{f.name}.backward returned a {gx.dtype} gradient for input {i} "
+                                f"of dtype {x.dtype}; gradients must have their input's dtype")
             if _Mode.detect_anomaly:
                 _check_finite(gx.data, f"the gradient {f.name}.backward returned for input {i}")
         checked.append(gx)

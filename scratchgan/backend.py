@@ -10,6 +10,7 @@ same code runs on the CPU (NumPy, the default) and on a GPU (CuPy).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import types
 
@@ -20,23 +21,39 @@ name: str = "numpy"
 
 
 class BackendError(RuntimeError):
-    """The requested backend cannot be used on this machine."""
+    """The requested backend cannot be used: its message is one line that says what to do."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend exists but not on this machine (CuPy not installed, or no GPU)."""
+
+
+class UnknownBackend(BackendError, ValueError):
+    """A backend name that scratchgan does not have."""
 
 
 def _import_cupy() -> types.ModuleType:
+    # ``from None``: the one-line message is the whole story; CuPy's own chain of
+    # exceptions would bury it under a traceback.
     try:
         import cupy
-    except ImportError as exc:  # cupy is an optional extra
-        raise BackendError(
-            "the 'cupy' backend needs CuPy, which is not installed: "
-            "pip install 'scratchgan[cuda]' (or the cupy-cudaXXx wheel for your CUDA)"
-        ) from exc
+    except ImportError:  # cupy is an optional extra
+        raise BackendUnavailable(
+            "CuPy is not installed: pip install cupy-cuda12x (or the wheel for your CUDA, "
+            "see README), or use the numpy backend") from None
     try:
-        if cupy.cuda.runtime.getDeviceCount() < 1:
-            raise BackendError("the 'cupy' backend found CuPy but no GPU")
+        n_gpus = cupy.cuda.runtime.getDeviceCount()
     except cupy.cuda.runtime.CUDARuntimeError as exc:
-        raise BackendError(f"the 'cupy' backend found CuPy but no usable GPU: {exc}") from exc
+        raise BackendUnavailable(f"CuPy is installed but finds no usable GPU "
+                                 f"({_one_line(exc)}): use the numpy backend") from None
+    if n_gpus < 1:
+        raise BackendUnavailable("CuPy is installed but this machine has no GPU: "
+                                 "use the numpy backend")
     return cupy
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
 
 
 def available_backends() -> list[str]:
@@ -45,7 +62,7 @@ def available_backends() -> list[str]:
     try:
         _import_cupy()
         names.append("cupy")
-    except BackendError:
+    except BackendUnavailable:
         pass
     return names
 
@@ -54,6 +71,8 @@ def use_backend(backend: str) -> types.ModuleType:
     """Switch the active array module to ``'numpy'`` or ``'cupy'`` and return it.
 
     Tensors created afterwards live on that backend; existing ones stay where they are.
+    Raises ``BackendUnavailable`` (no CuPy, no GPU) or ``UnknownBackend`` (a misspelt
+    name), both ``BackendError``s whose message is one line saying what to do.
     """
     global xp, name
     if backend == "numpy":
@@ -61,7 +80,7 @@ def use_backend(backend: str) -> types.ModuleType:
     elif backend == "cupy":
         xp, name = _import_cupy(), "cupy"
     else:
-        raise BackendError(f"unknown backend {backend!r}: choose 'numpy' or 'cupy'")
+        raise UnknownBackend(f"unknown backend {backend!r}: choose 'numpy' or 'cupy'")
     return xp
 
 
@@ -112,6 +131,22 @@ def rng() -> numpy.random.Generator:
     return _rng
 
 
+@contextlib.contextmanager
+def fork_rng(n: int):
+    """Inside the block, draw from a generator seeded with ``n``; afterwards carry on with
+    the one from before, untouched (as ``torch.random.fork_rng``).
+
+    For a piece of code that must repeat for a given seed (training the evaluation
+    classifier) without reseeding the run around it: seeding is for entry points only.
+    """
+    global _rng
+    outer, _rng = _rng, numpy.random.default_rng(n)
+    try:
+        yield _rng
+    finally:
+        _rng = outer
+
+
 def rng_state() -> dict:
     """The generator's state as plain JSON-able data (for checkpoints)."""
     return _rng.bit_generator.state
@@ -133,7 +168,10 @@ def random_uniform(shape, low: float = 0.0, high: float = 1.0, dtype="float32"):
 
 def _backend_from_environment() -> None:
     requested = os.environ.get("SCRATCHGAN_BACKEND", "numpy").strip().lower() or "numpy"
-    use_backend(requested)
+    try:
+        use_backend(requested)
+    except BackendError as exc:     # say where the request came from
+        raise type(exc)(f"SCRATCHGAN_BACKEND={requested}: {exc}") from None
 
 
 _backend_from_environment()
@@ -163,11 +201,17 @@ def blockwise(jobs, block: int = BLOCK) -> None:
     ``update(*arrays, scratch)`` is called on views of consecutive blocks of ``block``
     elements of the (same-shaped, C-contiguous) arrays, with a scratch array of the same
     size to work in; it may write to any of them.  On CuPy it is called once on the whole
-    arrays (the GPU gains nothing from blocks), with a fresh scratch array.
+    arrays (the GPU gains nothing from blocks), with a fresh scratch array.  Which of the
+    two is decided by the arrays themselves, not by the active backend: parameters made
+    before ``use_backend("cupy")`` are still NumPy arrays.
     """
     for update, arrays in jobs:
-        if name == "cupy":
-            update(*arrays, xp.empty_like(arrays[0]))
+        xp_of_job = get_array_module(arrays[0])
+        if any(get_array_module(a) is not xp_of_job for a in arrays):
+            raise TypeError(f"blockwise: the arrays of one update must live on one backend, "
+                            f"got {sorted({get_array_module(a).__name__ for a in arrays})}")
+        if xp_of_job is not numpy:
+            update(*arrays, xp_of_job.empty_like(arrays[0]))
             continue
         for a in arrays:
             if a.shape != arrays[0].shape or not a.flags.c_contiguous:
@@ -175,7 +219,7 @@ def blockwise(jobs, block: int = BLOCK) -> None:
                                  f"got shapes {[tuple(b.shape) for b in arrays]}")
         flat = [a.reshape(-1) for a in arrays]           # views, since each is contiguous
         scratch = _scratch_arrays.get(flat[0].dtype)
-        if scratch is None:
+        if scratch is None or scratch.size < block:
             scratch = _scratch_arrays[flat[0].dtype] = numpy.empty(block, flat[0].dtype)
         for start in range(0, flat[0].size, block):
             views = [f[start:start + block] for f in flat]

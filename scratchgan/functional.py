@@ -17,8 +17,8 @@ which must wait until the ops exist.
 from __future__ import annotations
 
 from .autograd import Tensor, as_tensor
-from .ops.activations import (LeakyReLU, LogSigmoid, LogSoftmax, ReLU, Sigmoid, Softmax,
-                              Softplus, Tanh, leaky_relu, log_sigmoid, log_softmax, relu,
+from .ops.activations import (LeakyReLU, LeakyReLUFast, LogSigmoid, LogSoftmax, ReLU,
+                              Sigmoid, Softmax, Softplus, Tanh, leaky_relu, log_sigmoid, log_softmax, relu,
                               sigmoid, softmax, softplus, tanh)
 from .ops.arithmetic import (Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub, add, div, linear,
                              matmul, mul, neg, pow, sub)

@@ -76,8 +76,14 @@ def _shift(batch: "np.ndarray", rng, max_shift: int = 1) -> "np.ndarray":
 
 def train_classifier(train_images, train_labels, epochs: int = 3, batch_size: int = 128,
                      lr: float = 2e-3, seed: int = 0, log=print) -> MnistClassifier:
-    backend.seed(seed)
-    rng = np.random.default_rng(seed)
+    """The same weights for the same ``seed``, whatever ran before; the run's own generator
+    is left where it was (a score must not change what a training run draws next)."""
+    with backend.fork_rng(seed):            # initial weights and dropout masks
+        return _train_classifier(train_images, train_labels, epochs, batch_size, lr, seed, log)
+
+
+def _train_classifier(train_images, train_labels, epochs, batch_size, lr, seed, log):
+    rng = np.random.default_rng(seed)       # data order and shifts
     model = MnistClassifier()
     opt = optim.Adam(model.parameters(), lr=lr)
     # uint8 in memory, scaled a batch at a time (all 60,000 as float32 would be 188 MB)

@@ -224,3 +224,93 @@ def test_comparisons_give_booleans_without_gradient():
     mask = x > 0
     assert mask.dtype == bool and not mask.requires_grad
     assert list(mask.data) == [True, False]
+
+
+# --- the import graph: lower layers never import higher ones -----------------------------
+_PACKAGE_DIR = __import__("pathlib").Path(sg.__file__).parent
+_CORE = ["backend.py", "autograd.py", "functional.py", "optim.py", "ops", "nn"]
+
+
+def _core_files():
+    for name in _CORE:
+        path = _PACKAGE_DIR / name
+        yield from (sorted(path.glob("*.py")) if path.is_dir() else [path])
+
+
+def _module_name(path):
+    parts = path.relative_to(_PACKAGE_DIR.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _our_imports(path):
+    """(module imported, imported inside a function?) for each scratchgan import in path."""
+    import ast
+    tree = ast.parse(path.read_text())
+    package = _module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    nested = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.Lambda))
+              for n in ast.walk(f)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = ".".join(package[:len(package) - node.level + 1] +
+                            ([node.module] if node.module else []))
+            targets = [base] if node.module else [f"{base}.{a.name}" for a in node.names]
+            for target in targets:
+                yield target, id(node) in nested
+
+
+def test_the_core_imports_nothing_late():
+    """A deferred ``from .x import y`` inside a function is how an import circle hides."""
+    late = [f"{_module_name(p)} imports {m}" for p in _core_files()
+            for m, inside_function in _our_imports(p) if inside_function]
+    assert not late, late
+
+
+def test_the_core_borrows_no_private_names():
+    """A helper two files share is public, in one place (``broadcast_shape``, ``as_pair``)."""
+    import ast
+    borrowed = [f"{_module_name(p)}: {a.name}" for p in _core_files()
+                for node in ast.walk(ast.parse(p.read_text()))
+                if isinstance(node, ast.ImportFrom) and node.level
+                for a in node.names if a.name.startswith("_")]
+    assert not borrowed, borrowed
+
+
+def test_the_core_import_graph_has_no_circles():
+    modules = {_module_name(p): p for p in _core_files()}
+    edges = {m: {t for t, _ in _our_imports(p) if t in modules and t != m}
+             for m, p in modules.items()}
+    done, on_path = set(), []
+
+    def visit(m):
+        if m in on_path:
+            raise AssertionError("import circle: " + " → ".join(on_path[on_path.index(m):] + [m]))
+        if m in done:
+            return
+        on_path.append(m)
+        for t in sorted(edges[m]):
+            visit(t)
+        on_path.pop()
+        done.add(m)
+
+    for m in sorted(modules):
+        visit(m)
+
+
+def test_autograd_alone_loads_no_ops_and_astype_works():
+    """Load scratchgan.autograd without the package's __init__ (which loads everything):
+    it must bring in only the backend, and Tensor.astype must work without the ops."""
+    import subprocess
+    code = (
+        "import sys, types\n"
+        f"package = types.ModuleType('scratchgan'); package.__path__ = [{str(_PACKAGE_DIR)!r}]\n"
+        "sys.modules['scratchgan'] = package\n"
+        "import scratchgan.autograd as ag\n"
+        "y = ag.tensor([1.0, 2.0]).astype('float64')\n"
+        "print(y.dtype, sorted(m for m in sys.modules if m.startswith('scratchgan')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr.strip().splitlines()[-1:]
+    assert out.stdout.split(" ", 1) == [
+        "float64", "['scratchgan', 'scratchgan.autograd', 'scratchgan.backend']\n"]

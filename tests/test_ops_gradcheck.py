@@ -82,6 +82,7 @@ OPS = {
     "tanh":           (F.tanh,                       [(3, 4)],               "any"),
     "relu":           (F.relu,                       [(3, 4)],               "nonzero"),
     "leaky_relu":     (lambda x: F.leaky_relu(x, 0.2), [(3, 4)],             "nonzero"),
+    "leaky_relu_where": (lambda x: F.LeakyReLU(0.2)(x), [(3, 4)],            "nonzero"),
     # a slope outside [0, 1] takes the other forward (max(x, slope·x) is wrong there)
     "leaky_relu_1.5": (lambda x: F.leaky_relu(x, 1.5), [(3, 4)],             "nonzero"),
     "leaky_relu_neg": (lambda x: F.leaky_relu(x, -0.3), [(2, 3)],            "nonzero"),
@@ -148,3 +149,31 @@ def test_every_op_family_is_in_the_table():
                "log_softmax", "softmax", "bce_logits", "mse", "l1", "linear", "unfold", "fold",
                "conv2d"]:
         assert op in covered, f"{op} has no gradcheck entry"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.2, 1 / 3, 0.7, 1.0])
+def test_leaky_relu_fast_form_equals_the_where_form_bit_for_bit(slope, dtype, backend, rng):
+    """max(x, s·x) and s + (1 − s)·[x > 0] promise exactly where(x > 0, x, s·x) and
+    where(x > 0, 1, s): the same bits, forward and backward, zeros and ±0 included."""
+    x = rng.standard_normal(1000) * 10.0 ** rng.integers(-30, 30, 1000)
+    x[:4] = [0.0, -0.0, 1e-45, -1e-45]
+    gy = sg.tensor(B.xp.asarray(rng.standard_normal(1000).astype(dtype)))
+    results = []
+    for op in (F.LeakyReLU(slope), F.LeakyReLUFast(slope)):
+        xt = sg.tensor(B.xp.asarray(x.astype(dtype)), requires_grad=True)
+        y = op(xt)
+        y.backward(gy)
+        results.append((sg.to_numpy(y.data), sg.to_numpy(xt.grad.data)))
+    (y_where, g_where), (y_fast, g_fast) = results
+    assert y_fast.dtype == y_where.dtype == g_fast.dtype == np.dtype(dtype)
+    assert y_fast.tobytes() == y_where.tobytes()
+    assert g_fast.tobytes() == g_where.tobytes()
+
+
+def test_leaky_relu_takes_the_fast_form_only_where_it_holds():
+    x = sg.tensor(np.array([-1.0, 2.0]), requires_grad=True)
+    assert type(F.leaky_relu(x, 0.2).creator) is F.LeakyReLUFast
+    assert type(F.leaky_relu(x, 1.5).creator) is F.LeakyReLU
+    with pytest.raises(ValueError, match=r"slope must be in \[0, 1\], got -0.3"):
+        F.LeakyReLUFast(-0.3)

@@ -68,6 +68,9 @@ OPTIMIZERS = {   # name: (make the optimizer, make the hand-written rule for one
                      lambda: HandAdam(0.01, betas=(0.5, 0.999), eps=1e-6)),
     "adam_default": (lambda ps: optim.Adam(ps),
                      lambda: HandAdam(1e-3)),
+    "adam_readable": (lambda ps: optim.Adam(ps, lr=0.01, betas=(0.5, 0.999), eps=1e-6,
+                                            fused=False),
+                      lambda: HandAdam(0.01, betas=(0.5, 0.999), eps=1e-6)),
 }
 
 
@@ -104,6 +107,26 @@ def test_matches_the_update_rule_step_by_step(name, backend, rng):
         for i, (p, e) in enumerate(zip(params, expected)):
             np.testing.assert_allclose(sg.to_numpy(p.data), e, rtol=1e-12, atol=1e-15,
                                        err_msg=f"{name}, parameter {i}, step {opt.step_count}")
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float32", 2e-6), ("float64", 1e-14)])
+def test_fused_adam_equals_the_textbook_rule(dtype, rtol, backend):
+    """update_fused rearranges the formula (the bias corrections moved onto scalars), so
+    it equals the textbook ``update`` to rounding, step after step, in the training dtype."""
+    rng = np.random.default_rng(7)
+    params = {fused: make_params(np.random.default_rng(3), dtype) for fused in (False, True)}
+    opts = {fused: optim.Adam(ps, lr=0.01, betas=(0.5, 0.999), fused=fused)
+            for fused, ps in params.items()}
+    assert optim.Adam(params[True]).fused                  # the fast form is the default
+    for grads in gradient_sequence(rng, steps=20, dtype=dtype):
+        for fused in (False, True):
+            set_grads(params[fused], grads)
+            opts[fused].step()
+    for textbook, fused in zip(values(params[False]), values(params[True])):
+        assert textbook.dtype == fused.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(fused, textbook, rtol=rtol, atol=1e-7 * (dtype == "float32"))
+    for key, value in opts[False].state_dict().items():     # m and v are computed alike
+        np.testing.assert_allclose(opts[True].state_dict()[key], value, rtol=rtol)
 
 
 def test_the_first_adam_step_moves_each_weight_by_about_lr():

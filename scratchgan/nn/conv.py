@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..autograd import Tensor
-from ..ops.convolution import _pair
+from ..ops.convolution import as_pair
 from .layers import weight_and_bias
 from .module import Module
 
@@ -20,8 +20,8 @@ class Conv2d(Module):
                  padding=0, bias: bool = True, dtype: str = "float32"):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = (_pair(kernel_size), _pair(stride),
-                                                       _pair(padding))
+        self.kernel_size, self.stride, self.padding = (as_pair(kernel_size), as_pair(stride),
+                                                       as_pair(padding))
         kh, kw = self.kernel_size
         self.weight, self.bias = weight_and_bias((out_channels, in_channels, kh, kw),
                                                  in_channels * kh * kw, bias, dtype)

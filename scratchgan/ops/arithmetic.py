@@ -7,15 +7,8 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module
-from .shape import sum_to, swapaxes, transpose, reshape
-
-
-def _broadcast_shape(op, a, b):
-    try:
-        return get_array_module(a).broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} "
-                         f"cannot be broadcast together") from None
+from .elementwise import log
+from .shape import broadcast_shape, sum_to, swapaxes, transpose, reshape
 
 
 class Add(Function):
@@ -23,7 +16,7 @@ class Add(Function):
 
     def forward(self, a, b):
         if a.shape != b.shape:
-            _broadcast_shape("add", a, b)
+            broadcast_shape("add", a, b)
         return a + b
 
     def backward(self, gy):
@@ -36,7 +29,7 @@ class Sub(Function):
 
     def forward(self, a, b):
         if a.shape != b.shape:
-            _broadcast_shape("sub", a, b)
+            broadcast_shape("sub", a, b)
         return a - b
 
     def backward(self, gy):
@@ -49,7 +42,7 @@ class Mul(Function):
 
     def forward(self, a, b):
         if a.shape != b.shape:
-            _broadcast_shape("mul", a, b)
+            broadcast_shape("mul", a, b)
         return a * b
 
     def backward(self, gy):
@@ -64,7 +57,7 @@ class Div(Function):
 
     def forward(self, a, b):
         if a.shape != b.shape:
-            _broadcast_shape("div", a, b)
+            broadcast_shape("div", a, b)
         return a / b
 
     def backward(self, gy):
@@ -89,7 +82,7 @@ class Pow(Function):
 
     def forward(self, a, b):
         if a.shape != b.shape:
-            _broadcast_shape("pow", a, b)
+            broadcast_shape("pow", a, b)
         return a ** b
 
     def backward(self, gy):
@@ -98,7 +91,6 @@ class Pow(Function):
         if self.needs_input_grad[0]:
             ga = sum_to(gy * b * a ** (b - 1), a.shape)
         if self.needs_input_grad[1]:
-            from .elementwise import log
             gb = sum_to(gy * self.output * log(a), b.shape)
         return ga, gb
 

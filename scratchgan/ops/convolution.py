@@ -21,7 +21,8 @@ from .arithmetic import linear
 from .shape import reshape, transpose
 
 
-def _pair(v) -> tuple[int, int]:
+def as_pair(v) -> tuple[int, int]:
+    """3 → (3, 3); (3, 5) → (3, 5): a kernel size, stride or padding per image axis."""
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
 
 
@@ -116,12 +117,12 @@ def _channels_last_zeros(xp, shape, dtype):
 
 def unfold(x, kernel_size, stride=1, padding=0) -> Tensor:
     """Images (N, C, H, W) → patches (N, H_out·W_out, kh·kw·C), one row per output pixel."""
-    return Unfold(_pair(kernel_size), _pair(stride), _pair(padding))(as_tensor(x))
+    return Unfold(as_pair(kernel_size), as_pair(stride), as_pair(padding))(as_tensor(x))
 
 
 def fold(patches, image_shape, kernel_size, stride=1, padding=0) -> Tensor:
     """The adjoint of ``unfold``: patches back onto images of ``image_shape``, overlaps added."""
-    return Fold(image_shape, _pair(kernel_size), _pair(stride), _pair(padding))(
+    return Fold(image_shape, as_pair(kernel_size), as_pair(stride), as_pair(padding))(
         as_tensor(patches))
 
 
@@ -136,7 +137,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
                          f"(expected input (N, {weight.shape[1] if weight.ndim == 4 else 'C'}, "
                          f"H, W))")
     c_out, _, kh, kw = weight.shape
-    stride, padding = _pair(stride), _pair(padding)
+    stride, padding = as_pair(stride), as_pair(padding)
     h_out, w_out = _geometry("conv2d", x.shape, (kh, kw), stride, padding)
     patches = Unfold((kh, kw), stride, padding)(x)                     # (N, L, kh·kw·C)
     n, length, k = patches.shape

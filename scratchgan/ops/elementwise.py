@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module
-from .arithmetic import _broadcast_shape
-from .shape import sum_to
+from .shape import broadcast_shape, sum_to
 
 
 class Exp(Function):
@@ -75,7 +74,7 @@ class Maximum(Function):
 
     def forward(self, a, b):
         if a.shape != b.shape:
-            _broadcast_shape("maximum", a, b)
+            broadcast_shape("maximum", a, b)
         return get_array_module(a).maximum(a, b)
 
     def backward(self, gy):
@@ -90,7 +89,7 @@ class Minimum(Function):
 
     def forward(self, a, b):
         if a.shape != b.shape:
-            _broadcast_shape("minimum", a, b)
+            broadcast_shape("minimum", a, b)
         return get_array_module(a).minimum(a, b)
 
     def backward(self, gy):

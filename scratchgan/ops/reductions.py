@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module
+from .elementwise import exp
 from .shape import broadcast_to, reshape
 
 
@@ -81,7 +82,6 @@ class LogSumExp(Function):
         return y if self.keepdims else y.squeeze(axis=self.axes)
 
     def backward(self, gy):
-        from .elementwise import exp
         x = self.inputs[0]
         y = _restore_axes(self.output, x.shape, self.axes, self.keepdims)
         gy = _restore_axes(gy, x.shape, self.axes, self.keepdims)

@@ -6,11 +6,20 @@ original shape, the gradient of indexing is a scatter-add, of a pad a slice.
 """
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Cast, Function, Tensor, as_tensor, cast  # noqa: F401 (see the end)
 from ..backend import get_array_module, scatter_add
 
 
 # --- broadcasting --------------------------------------------------------------------
+def broadcast_shape(op: str, a, b) -> tuple:
+    """The shape ``a`` and ``b`` broadcast to, or a ValueError naming ``op`` and both shapes."""
+    try:
+        return tuple(get_array_module(a).broadcast_shapes(a.shape, b.shape))
+    except ValueError:
+        raise ValueError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} "
+                         f"cannot be broadcast together") from None
+
+
 def _sum_axes(from_shape, to_shape):
     """Axes to sum so that an array of from_shape becomes to_shape (NumPy broadcasting,
     read backwards): every extra leading axis, and every axis where to_shape has 1."""
@@ -226,22 +235,5 @@ def pad(x, pad_width) -> Tensor:
     return Pad(pad_width)(x)
 
 
-# --- dtype ---------------------------------------------------------------------------
-class Cast(Function):
-    """y = x as another dtype   dy/dx: gy cast back"""
-
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def forward(self, x):
-        return x.astype(self.dtype)
-
-    def backward(self, gy):
-        return cast(gy, self.inputs[0].dtype)
-
-
-def cast(x, dtype) -> Tensor:
-    x = as_tensor(x)
-    if x.dtype == dtype:
-        return x
-    return Cast(dtype)(x)
+# --- dtype: Cast and cast live in autograd (Tensor.astype needs them) and are re-exported
+# here, with the other ops that move values without changing them.
