@@ -270,8 +270,8 @@ def cmd_check(args) -> int:
     try:
         if args.timeout is not None and not args.timeout > 0:
             raise ConfigError(f"--timeout {args.timeout}: give a number of seconds above 0")
-        result = check(args.exercise, path=args.file, solution=args.solution,
-                       timeout=args.timeout)
+        limit = {} if args.timeout is None else {"timeout": args.timeout}
+        result = check(args.exercise, path=args.file, solution=args.solution, **limit)
     except KeyError as exc:
         print(exc.args[0])
         return 2
