@@ -1,8 +1,9 @@
 """The command line:  python -m scratchgan COMMAND …
 
-    train mnist-gan [--preset default] [--epochs N] [--batch-size N] [--lr X] [--seed N]
-                    [--backend numpy|cupy] [--out RUN_DIR] [--resume] [--no-eval]
-    eval RUN_DIR [-n 10000]          classifier scores of a run's samples, beside the real test set
+    train MODEL [--preset default] [--epochs N] [--batch-size N] [--lr X] [--seed N]
+                [--set KEY=VALUE] [--backend numpy|cupy] [--out RUN_DIR]
+                [--resume | --overwrite] [--no-eval]
+    eval RUN_DIR [-n 10000]          the model's evaluation (for digit GANs: classifier scores)
     sample RUN_DIR -n N -o FILE.npz  N generated images as uint8 (N, 28, 28), key "images"
     data                             fetch and verify MNIST (the same chain train uses)
     classifier [--retrain]           the evaluator's classifier: where, how accurate; --retrain
@@ -25,47 +26,11 @@ from .errors import CheckpointError, ConfigError, RunFolderError, UserError
 RUN_FILES = ("checkpoint.npz", "config.json", "metrics.json", "curves.png", "interpolation.png")
 
 
-def load_run(run_dir) -> "object":
-    """The MLPGAN of a run folder, restored from its checkpoint (CheckpointError if it
-    cannot be, in one line)."""
-    from .models.mlp_gan import MLPGAN
-    from .train import model_arrays, read_checkpoint, read_config
-    run_dir = Path(run_dir)
-    arrays, meta = read_checkpoint(run_dir)
-    gan = MLPGAN(read_config(meta, run_dir / "checkpoint.npz"))
-    try:
-        gan.load_state_dict(model_arrays(arrays))
-    except (KeyError, ValueError) as exc:
-        raise CheckpointError(f"{run_dir / 'checkpoint.npz'} does not fit its own configuration "
-                              f"({str(exc).strip(chr(39))})") from None
-    gan.epoch = int(meta["epoch"])
-    return gan
-
-
-def generate_uint8(gan, n: int, seed: int = 12345, batch: int = 1000) -> "np.ndarray":
-    """n samples from the run's sampler as uint8 (n, 28, 28), from their own generator."""
-    from .autograd import Tensor
-    rng = np.random.default_rng(seed)
-    out = []
-    for start in range(0, n, batch):
-        z = rng.standard_normal((min(batch, n - start), gan.cfg.z_dim)).astype("float32")
-        images = backend.to_numpy(gan.generate(Tensor(backend.xp.asarray(z))).data)
-        out.append(np.clip(np.rint((images + 1) * 127.5), 0, 255).astype(np.uint8))
-    return np.concatenate(out).reshape(n, 28, 28)
-
-
-def print_scores(scores: dict) -> None:
-    s, r = scores["samples"], scores["real_test_set"]
-    print(f"\n{'':28}{'samples':>12}{'real digits':>16}")
-    print(f"{'Inception Score (↑, ≤10)':28}{s['inception_score']:>12.3f}{r['inception_score']:>16.3f}")
-    print(f"{'Fréchet distance (↓)':28}{s['frechet_distance']:>12.3f}{r['frechet_distance']:>16.3f}")
-    print(f"{'confident (p ≥ 0.9)':28}{s['confident_fraction']:>12.3f}{r['confident_fraction']:>16.3f}")
-    print(f"{'rarest digit':28}{s['rarest_digit_fraction']:>12.3f}{r['rarest_digit_fraction']:>16.3f}")
-    print("digit histogram (samples):  " + "  ".join(
-        f"{d}:{100 * f:.1f}%" for d, f in enumerate(s["digit_fractions"])))
-    print(f"(real digits: the test set; its Fréchet distance is 10,000 training digits' to it. "
-          f"Classifier test accuracy {scores['classifier_test_accuracy']:.4f}; "
-          f"{s['n_samples']} samples)")
+def load_run(run_dir):
+    """The model of a run folder, restored from its checkpoint (a one-line CheckpointError
+    if it cannot be)."""
+    from .train import load_model
+    return load_model(Path(run_dir))
 
 
 def _require_count(flag: str, n: int) -> None:
@@ -74,17 +39,15 @@ def _require_count(flag: str, n: int) -> None:
 
 
 def cmd_eval(args) -> dict:
-    from .metrics import evaluate_samples
     from .train import update_metrics
     _require_count("-n", args.n)
     run_dir = Path(args.run_dir)
-    gan = load_run(run_dir)
+    model = load_run(run_dir)
     start = time.perf_counter()
-    images = generate_uint8(gan, args.n)
-    scores = evaluate_samples(images)
+    scores = model.evaluate(args.n)
     scores["eval_seconds"] = round(time.perf_counter() - start, 1)
-    scores["epoch"] = gan.epoch
-    print_scores(scores)
+    scores["epoch"] = model.epoch
+    print(model.report(scores))
     update_metrics(run_dir, evaluation=scores)
     print(f"written to {run_dir / 'metrics.json'}")
     return scores
@@ -119,7 +82,7 @@ def cmd_sample(args) -> None:
     _require_count("-n", args.n)
     output, run_dir = Path(args.output), Path(args.run_dir)
     _check_output(output, run_dir)
-    images = generate_uint8(load_run(run_dir), args.n, seed=args.seed)
+    images = load_run(run_dir).sample_uint8(args.n, seed=args.seed)
     try:
         save_npz_atomic(output, {"images": images})
     except OSError as exc:
@@ -176,9 +139,9 @@ def _resume_config(args, out: Path):
     return cfg, int(meta["seed"])
 
 
-def _new_config(args, out: Path):
-    from .models.mlp_gan import PRESETS
+def _new_config(args, out: Path, model_cls):
     from .train import is_run_folder, read_checkpoint, run_is_finished
+    PRESETS = model_cls.PRESETS
     if out.exists() and is_run_folder(out) and not args.overwrite:
         try:
             _, meta = read_checkpoint(out)
@@ -199,44 +162,51 @@ def _new_config(args, out: Path):
         if value is not None:
             setattr(cfg, name, value)
     if args.lr is not None:
-        cfg.lr_g = cfg.lr_d = args.lr
+        for name in cfg.LR_FIELDS:          # --lr: the learning rate of every network
+            setattr(cfg, name, args.lr)
     for override in args.overrides:
         _apply_override(cfg, override)
     return cfg, (0 if args.seed is None else args.seed)
 
 
-def _resume_command(out: Path) -> str:
+def _resume_command(model: str, out: Path) -> str:
     """What the user types to continue: make's form when make started the run."""
     target = os.environ.get("SCRATCHGAN_MAKE_TARGET")
     if target:
         return f"make {target} RESUME=1 OUT={out}"
-    return f"python -m scratchgan train mnist-gan --resume --out {out}"
+    return f"python -m scratchgan train {model} --resume --out {out}"
 
 
 def cmd_train(args) -> int:
-    from .data.mnist import load_mnist
+    from .models import model_class
     from .train import Interrupted, Trainer, peak_rss_mb, replace_run_folder, update_metrics
-    out = Path(args.out)
+    model_cls = model_class(args.model)
+    out = Path(args.out or f"runs/{args.model}")
     if args.resume:
         cfg, seed = _resume_config(args, out)
         if cfg is None:
             return 0
+        if not isinstance(cfg, model_cls.Config):
+            raise ConfigError(f"--resume: the run in {out} is not a {args.model} run")
     else:
-        cfg, seed = _new_config(args, out)
+        cfg, seed = _new_config(args, out, model_cls)
     cfg.validate()                           # every setting checked before any work starts
     if args.eval_samples < 1:
         raise ConfigError(f"--eval-samples {args.eval_samples}: must be at least 1")
-    images, _ = load_mnist("train")
-    need = cfg.batch_size * cfg.k
-    if need > len(images):
-        raise ConfigError(f"batch_size={cfg.batch_size} with k={cfg.k} needs {need} images an "
-                          f"iteration, but the training set has {len(images)}")
+    data = model_cls.load_data(cfg)
+    backend.seed(seed)                       # the run's entry point: every draw from here on
+    model = model_cls(cfg)
+    if model.samples_per_step > len(data):
+        raise ConfigError(f"one iteration of {args.model} takes {model.samples_per_step} "
+                          f"training items (batch_size={cfg.batch_size}), but the data has "
+                          f"{len(data)}")
     if not args.resume and args.overwrite:
         replace_run_folder(out)
     how = "resumed from its checkpoint" if args.resume else f"preset {args.preset or 'default'}"
-    print(f"training mnist-gan ({how}) on {len(images)} MNIST digits, backend {backend.name}, "
-          f"into {out}")
-    trainer = Trainer(cfg, images, out, seed=seed, resume_command=_resume_command(out))
+    print(f"training {args.model} ({how}) on {len(data)} training items, backend "
+          f"{backend.name}, into {out}")
+    trainer = Trainer(model, data, out, seed=seed,
+                      resume_command=_resume_command(args.model, out))
     if args.resume:
         trainer.load_checkpoint()
         print(f"resuming at epoch {trainer.epoch + 1} of {cfg.epochs}, iteration "
@@ -251,7 +221,7 @@ def cmd_train(args) -> int:
     summary["train_seconds_this_session"] = round(time.perf_counter() - start, 1)
     summary["config"] = cfg.to_dict()
     update_metrics(out, training=summary)
-    del trainer, images           # free the training set and the model before evaluating
+    del trainer, model, data      # free the training set and the model before evaluating
     print(f"trained {summary['epochs']} epochs, {summary['mean_seconds_per_epoch']} s/epoch, "
           f"peak memory {summary['peak_rss_mb']} MB; samples in {out / 'samples'}")
     if not args.no_eval:
@@ -280,21 +250,23 @@ def cmd_check(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .models import MODELS
     parser = argparse.ArgumentParser(prog="python -m scratchgan", description=__doc__.split("\n")[0])
     parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train a model")
-    train.add_argument("model", choices=["mnist-gan"])
-    train.add_argument("--preset", default=None, help="default, tutorial or pytorch-gan")
+    train.add_argument("model", choices=list(MODELS), help="the model to train")
+    train.add_argument("--preset", default=None, help="a named configuration of the model: " +
+                       "; ".join(f"{name}: {', '.join(cls.PRESETS)}" for name, cls in MODELS.items()))
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float, help="learning rate of both G and D")
+    train.add_argument("--lr", type=float, help="learning rate of every network (G and D)")
     train.add_argument("--seed", type=int, default=None, help="default 0")
     train.add_argument("--backend", dest="train_backend", default=None)
-    train.add_argument("--out", default="runs/mnist-gan")
+    train.add_argument("--out", default=None, help="the run folder (default runs/MODEL)")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                       help="any field of MLPGANConfig, e.g. --set pack=1 --set g_hidden=256,512")
+                       help="any field of the model's config, e.g. --set pack=1 --set g_hidden=256,512")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out exactly (only --epochs may change)")
     train.add_argument("--overwrite", action="store_true",

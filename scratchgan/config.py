@@ -44,6 +44,7 @@ def require_choice(name: str, value, choices) -> None:
 @dataclasses.dataclass
 class Config:
     """Base of every model's configuration (a dataclass of plain values)."""
+    LR_FIELDS = ()      # the fields --lr sets: every network's learning rate
 
     def validate(self) -> None:
         """Raise ConfigError naming the first meaningless field; subclasses add rules."""

@@ -1,14 +1,15 @@
-"""The training loop: a progress bar, sample grids and loss curves every epoch,
-atomic checkpoints, exact resume, and a clean stop on Ctrl-C.
+"""The one training loop for every model: a progress bar, pictures and loss curves every
+epoch, atomic checkpoints, exact resume, and a clean stop on Ctrl-C.  A model reaches it
+only through the contract in ``models/base.py``.
 
 A run folder holds everything a run makes:
 
     RUN/config.json              the configuration (and seed) of the run, for people to read
     RUN/checkpoint.npz           weights, optimizer moments, loss history, and (as meta.json
                                  inside the same file) position, RNG state, configuration
-    RUN/samples/epoch_NNN.png    100 samples from one fixed z, after each epoch
-    RUN/curves.png               losses and D's outputs, per iteration
-    RUN/interpolation.png        walks through latent space (at the end)
+    RUN/samples/epoch_NNN.png    the model's picture after each epoch (a fixed-z grid)
+    RUN/curves.png               the numbers train_step returns, per iteration
+    RUN/interpolation.png        (image GANs) walks through latent space, at the end
     RUN/metrics.json             the evaluator's scores and the run's timings (at the end)
 
 Exact resume: the checkpoint stores, beside the weights, the state of the one random
@@ -34,18 +35,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import backend, viz
-from .autograd import Tensor
 from .backend import numpy as np
 from .checkpoint import load_checkpoint, save_checkpoint, write_json_atomic
 from .errors import CheckpointError, RunFolderError
-from .data.mnist import scale_batch
-from .models.mlp_gan import MLPGAN, MLPGANConfig
+from .models import MODELS, model_class
 
-HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
-MODEL_NAME = "mnist-gan"
 CHECKPOINT = "checkpoint.npz"
 LEGACY_META = "checkpoint.json"     # older runs kept the metadata in a second file
 START_AGAIN = "start the run again with --overwrite (or train into a new --out)"
+READ_EVERY = 20                     # iterations between reads of the losses from the device
 
 
 class Interrupted(Exception):
@@ -78,15 +76,17 @@ def read_checkpoint(out: Path) -> tuple[dict, dict]:
     if missing:
         raise CheckpointError(f"{path} is damaged: its metadata lacks {', '.join(missing)}; "
                               f"{START_AGAIN}")
-    if meta["model"] != MODEL_NAME:
-        raise CheckpointError(f"{path} holds a {meta['model']!r} run, not {MODEL_NAME!r}")
+    if meta["model"] not in MODELS:
+        raise CheckpointError(f"{path} holds a {meta['model']!r} run, a model this scratchgan "
+                              f"does not have ({', '.join(MODELS)})")
     return arrays, meta
 
 
-def read_config(meta: dict, path: Path) -> MLPGANConfig:
+def read_config(meta: dict, path: Path):
     """The configuration stored with a checkpoint: every field there, each value allowed."""
+    config_class = model_class(meta["model"]).Config
     try:
-        cfg = MLPGANConfig.from_dict(meta["config"], strict=True)
+        cfg = config_class.from_dict(meta["config"], strict=True)
         cfg.validate()
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"{path}: {exc}; {START_AGAIN}") from None
@@ -96,6 +96,20 @@ def read_config(meta: dict, path: Path) -> MLPGANConfig:
 def model_arrays(arrays: dict) -> dict:
     """The model's own arrays among a checkpoint's (not the loss history or data order)."""
     return {k: v for k, v in arrays.items() if not k.startswith("history/") and k != "order"}
+
+
+def load_model(out: Path):
+    """The model of a run folder, restored from its checkpoint (CheckpointError if it
+    cannot be, in one line); ``model.epoch`` says how many epochs it trained."""
+    arrays, meta = read_checkpoint(out)
+    model = model_class(meta["model"])(read_config(meta, out / CHECKPOINT))
+    try:
+        model.load_state_dict(model_arrays(arrays))
+    except (KeyError, ValueError) as exc:
+        raise CheckpointError(f"{out / CHECKPOINT} does not fit its own configuration "
+                              f"({str(exc).strip(chr(39))}); {START_AGAIN}") from None
+    model.epoch = int(meta["epoch"])
+    return model
 
 
 def run_is_finished(meta: dict) -> bool:
@@ -141,38 +155,63 @@ def update_metrics(out: Path, **sections) -> dict:
     return metrics
 
 
-def fixed_noise(seed: int, n: int, z_dim: int) -> Tensor:
-    """The z behind every epoch's grid: its own generator, so the grid is comparable
-    across epochs and the training draws are not disturbed."""
-    z = np.random.default_rng([seed, 100]).standard_normal((n, z_dim)).astype("float32")
-    return Tensor(backend.xp.asarray(z))
-
-
 class Trainer:
-    """Trains an MLPGAN on uint8 images (N, 784) into a run folder."""
+    """Trains any model (see ``models/base.py``) on its data into a run folder."""
 
-    def __init__(self, cfg: MLPGANConfig, images_uint8, out_dir, seed: int = 0,
-                 progress: bool | None = None, log=print, resume_command: str | None = None):
-        """``progress``: a live bar (None: only when stderr is a terminal; otherwise one line
-        per epoch and no bar, so a redirected log stays readable).  ``resume_command``: what
-        the user types to continue after Ctrl-C (the command line knows if make ran it)."""
+    def __init__(self, model, data, out_dir, seed: int = 0, progress: bool | None = None,
+                 log=print, resume_command: str | None = None, read_every: int = READ_EVERY):
+        """``model`` is built by the caller, after seeding (``Trainer.create`` does both).
+        ``seed`` is recorded with the run and fixes the pictures' z.  ``progress``: a live
+        bar (None: only when stderr is a terminal; otherwise one line per epoch and no
+        bar, so a redirected log stays readable).  ``resume_command``: what the user types
+        to continue after Ctrl-C (the command line knows if make ran it)."""
         if progress is None:
             progress = sys.stderr.isatty()
-        self.cfg, self.seed, self.progress, self.log = cfg, seed, progress, log
-        self.resume_command = resume_command or \
-            f"python -m scratchgan train {MODEL_NAME} --resume --out {out_dir}"
-        self.images = images_uint8.reshape(len(images_uint8), -1)
+        self.model, self.data, self.seed = model, data, seed
+        self.cfg = model.cfg
+        self.progress, self.log, self.read_every = progress, log, read_every
         self.out = Path(out_dir)
-        backend.seed(seed)
-        self.gan = MLPGAN(cfg)
+        self.resume_command = resume_command or \
+            f"python -m scratchgan train {model.name} --resume --out {out_dir}"
         self.epoch, self.position = 0, 0           # where the next iteration starts
         self.order = None                          # this epoch's permutation of the data
-        self.history = {k: [] for k in HISTORY_KEYS}
+        self.history = {k: [] for k in model.history_keys}
+        self._pending: list[dict] = []             # stats still on the device
         self.epoch_seconds: list[float] = []
+
+    @classmethod
+    def create(cls, model_cls, cfg, data, out_dir, seed: int = 0, **kwargs) -> "Trainer":
+        """Seed every generator (a run's entry point), build the model, wrap it."""
+        backend.seed(seed)
+        return cls(model_cls(cfg), data, out_dir, seed=seed, **kwargs)
+
+    @property
+    def gan(self):
+        return self.model
 
     @property
     def iters_per_epoch(self) -> int:
-        return len(self.images) // (self.cfg.batch_size * self.cfg.k)
+        return len(self.data) // self.model.samples_per_step
+
+    # --- the losses, read from the device every few iterations -------------------------
+    def _record(self, stats: dict) -> None:
+        self._pending.append(stats)
+        if len(self._pending) >= self.read_every:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Move the pending stats to the host in one transfer per key, into the history."""
+        if not self._pending:
+            return
+        for key in self.history:
+            values = [s[key] for s in self._pending]
+            if all(isinstance(v, float) for v in values):
+                self.history[key].extend(values)
+            else:
+                xp = backend.get_array_module(values[0])
+                stacked = xp.stack([xp.asarray(v, dtype=xp.float64) for v in values])
+                self.history[key].extend(backend.to_numpy(stacked).tolist())
+        self._pending = []
 
     # --- checkpoints -------------------------------------------------------------------
     @property
@@ -181,22 +220,26 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         """Weights, history, data order and position in one atomic file (see checkpoint.py)."""
-        arrays = {k: backend.to_numpy(v) for k, v in self.gan.state_dict().items()}
-        for key in HISTORY_KEYS:
+        self._flush()
+        arrays = {k: backend.to_numpy(v) for k, v in self.model.state_dict().items()}
+        for key in self.history:
             arrays[f"history/{key}"] = np.asarray(self.history[key], dtype=np.float64)
         if self.order is not None:
             arrays["order"] = self.order
         save_checkpoint(self.checkpoint_path, arrays, {
-            "model": MODEL_NAME, "epoch": self.epoch, "position": self.position,
+            "model": self.model.name, "epoch": self.epoch, "position": self.position,
             "seed": self.seed, "rng_state": backend.rng_state(), "config": self.cfg.to_dict(),
             "epoch_seconds": self.epoch_seconds, "backend": backend.name,
         })
 
     def load_checkpoint(self) -> None:
         arrays, meta = read_checkpoint(self.out)
+        if meta["model"] != self.model.name:
+            raise CheckpointError(f"{self.checkpoint_path} holds a {meta['model']!r} run, "
+                                  f"not {self.model.name!r}")
         try:
-            self.gan.load_state_dict(model_arrays(arrays))
-            self.history = {k: arrays[f"history/{k}"].tolist() for k in HISTORY_KEYS}
+            self.model.load_state_dict(model_arrays(arrays))
+            self.history = {k: arrays[f"history/{k}"].tolist() for k in self.model.history_keys}
             self.order = arrays.get("order")
             self.epoch, self.position = int(meta["epoch"]), int(meta["position"])
             self.epoch_seconds = list(meta.get("epoch_seconds", []))
@@ -204,59 +247,53 @@ class Trainer:
         except (KeyError, ValueError, TypeError) as exc:
             raise CheckpointError(f"{self.checkpoint_path} does not fit this run's model "
                                   f"({str(exc).strip(chr(39))}); {START_AGAIN}") from None
-        if self.order is not None and len(self.order) != len(self.images):
+        self._pending = []
+        if self.order is not None and len(self.order) != len(self.data):
             raise CheckpointError(f"{self.checkpoint_path} was trained on {len(self.order)} "
-                                  f"images, not {len(self.images)}; {START_AGAIN}")
+                                  f"items, not {len(self.data)}; {START_AGAIN}")
 
     # --- one epoch --------------------------------------------------------------------
     def run_epoch(self, should_stop=lambda: False, bar=None) -> bool:
         """Train from the current position to the end of the epoch; return True when the
         epoch is complete, False when ``should_stop()`` (Ctrl-C, or a test) ended it early.
         ``should_stop`` is asked between iterations, so a stop never splits one."""
-        cfg, batch = self.cfg, self.cfg.batch_size
-        self.gan.set_epoch(self.epoch)
+        step = self.model.samples_per_step
+        self.model.set_epoch(self.epoch)
         if self.order is None:
-            self.order = backend.rng().permutation(len(self.images))
+            self.order = backend.rng().permutation(len(self.data))
         while self.position < self.iters_per_epoch:
             if should_stop():
+                self._flush()
                 return False
-            start = self.position * batch * cfg.k
-            # uint8 in memory; each batch is scaled to [−1, 1] as it is used
-            reals = [Tensor(scale_batch(self.images[self.order[start + j * batch:
-                                                               start + (j + 1) * batch]],
-                                        xp=backend.xp))
-                     for j in range(cfg.k)]
-            stats = self.gan.train_step(reals)
-            for key in HISTORY_KEYS:
-                self.history[key].append(stats[key])
+            start = self.position * step
+            self._record(self.model.train_step(self.data[self.order[start:start + step]]))
             self.position += 1
             if bar is not None:
                 bar.update(1)
-                if self.position % 20 == 0:
-                    bar.set_postfix({"D": f"{stats['d_loss']:.3f}", "G": f"{stats['g_loss']:.3f}",
-                                     "D(x)": f"{stats['d_real']:.2f}",
-                                     "D(G(z))": f"{stats['d_fake']:.2f}"}, refresh=False)
+                if not self._pending:                   # just read back: show them
+                    bar.set_postfix({k: f"{self.history[k][-1]:.3f}" for k in self.history},
+                                    refresh=False)
+        self._flush()
         self.epoch += 1
         self.position = 0
         self.order = None
         return True
 
     def save_pictures(self) -> Path:
-        """This epoch's grid (from the fixed z) and the curves so far; returns the grid's path."""
-        z = fixed_noise(self.seed, 100, self.cfg.z_dim)
-        grid = self.out / "samples" / f"epoch_{self.epoch:03d}.png"
-        viz.save_grid(self.gan.generate(z), grid, title=f"epoch {self.epoch}")
-        viz.save_curves(self.history, self.out / "curves.png", self.iters_per_epoch)
-        return grid
+        """The model's picture of this epoch and the curves so far; returns the picture."""
+        picture = self.model.save_pictures(self.out, self.epoch, self.seed)
+        viz.save_curves(self.history, self.out / "curves.png", self.iters_per_epoch,
+                        panels=self.model.curve_panels())
+        return picture
 
     # --- the whole run -----------------------------------------------------------------
     def fit(self, epochs: int | None = None) -> None:
         """Train until ``epochs`` (default: the config's) have run; Ctrl-C saves and raises
         Interrupted.  One bar for the whole run (its ETA is the run's), and one line per
-        epoch saying how long it took and where its grid went."""
+        epoch saying how long it took and where its picture went."""
         epochs = epochs or self.cfg.epochs
         self.out.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.out / "config.json", {"model": MODEL_NAME,
+        write_json_atomic(self.out / "config.json", {"model": self.model.name,
                                                      "config": self.cfg.to_dict(),
                                                      "seed": self.seed})
         per_epoch = self.iters_per_epoch
@@ -276,22 +313,20 @@ class Trainer:
                             f"of {per_epoch}; checkpoint saved in {self.out}\n"
                             f"continue with: {self.resume_command}")
                     self.epoch_seconds.append(round(time.perf_counter() - start, 2))
-                    grid = self.save_pictures()
+                    picture = self.save_pictures()
                     self.save_checkpoint()
-                    h = self.history
+                    means = "  ".join(f"{k} {np.mean(v[-per_epoch:]):.3f}"
+                                      for k, v in self.history.items())
                     say(f"epoch {self.epoch}/{epochs}  {self.epoch_seconds[-1]:.1f} s  "
-                        f"D {np.mean(h['d_loss'][-per_epoch:]):.3f}  "
-                        f"G {np.mean(h['g_loss'][-per_epoch:]):.3f}  -> {grid}")
+                        f"{means}  -> {picture}")
         finally:
             if bar is not None:
                 bar.close()
 
     def finish(self) -> dict:
-        """Interpolation grid and timings (the evaluation is added by the caller)."""
-        rng = np.random.default_rng([self.seed, 200])
-        z = viz.interpolation_z(rng, self.cfg.z_dim)
-        viz.save_grid(self.gan.generate(Tensor(backend.xp.asarray(z))),
-                      self.out / "interpolation.png", title="latent interpolation (slerp)")
+        """The model's final pictures and the run's timings (the evaluation is added by the
+        caller)."""
+        self.model.final_pictures(self.out, self.seed)
         return {
             "epochs": self.epoch,
             "seconds_per_epoch": self.epoch_seconds,

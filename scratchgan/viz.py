@@ -53,23 +53,32 @@ def _binned(values, bins: int = 300) -> tuple["np.ndarray", "np.ndarray"]:
     return centres, values[:n].reshape(-1, width).mean(axis=1)
 
 
-def save_curves(history: dict, path, iters_per_epoch: int | None = None) -> Path:
-    """Losses (top) and D's mean outputs on real and fake (bottom), averaged over bins of
-    iterations."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+GAN_PANELS = [("loss", [("d_loss", "D loss"), ("g_loss", "G loss")], None),
+              ("mean D output", [("d_real", "D(x)"), ("d_fake", "D(G(z))")], 0.5)]
+
+
+def save_curves(history: dict, path, iters_per_epoch: int | None = None,
+                panels: list | None = None) -> Path:
+    """One panel per (y label, [(history key, legend)], reference line or None), averaged
+    over bins of iterations; by default a GAN's losses (top) and D's mean outputs on real
+    and fake (bottom)."""
+    panels = panels or GAN_PANELS
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 3 * len(panels)), sharex=True,
+                             squeeze=False)
     fig.subplots_adjust(left=0.08, right=0.98, top=0.98, bottom=0.09, hspace=0.06)
-    for axis, series in ((top, (("d_loss", "D loss"), ("g_loss", "G loss"))),
-                         (bottom, (("d_real", "D(x)"), ("d_fake", "D(G(z))")))):
+    for axis, (ylabel, series, line) in zip(axes[:, 0], panels):
+        drawn = False
         for key, label in series:
             if len(history.get(key, [])):
                 axis.plot(*_binned(history[key]), label=label)
-    top.set_ylabel("loss")
-    bottom.axhline(0.5, color="gray", lw=0.5, ls="--")
-    bottom.set_ylabel("mean D output")
-    bottom.set_xlabel("iteration" + (f"  ({iters_per_epoch} per epoch)" if iters_per_epoch else ""))
-    if len(history.get("d_loss", [])):
-        top.legend()
-        bottom.legend()
+                drawn = True
+        if line is not None:
+            axis.axhline(line, color="gray", lw=0.5, ls="--")
+        axis.set_ylabel(ylabel)
+        if drawn:
+            axis.legend()
+    axes[-1, 0].set_xlabel("iteration" + (f"  ({iters_per_epoch} per epoch)"
+                                          if iters_per_epoch else ""))
     path = Path(path)
     fig.savefig(path, dpi=90)
     plt.close(fig)

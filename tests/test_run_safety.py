@@ -14,7 +14,7 @@ from scratchgan import fileio
 from scratchgan.__main__ import main as cli_main
 from scratchgan.checkpoint import META_KEY, load_npz, save_npz_atomic
 from scratchgan.errors import CheckpointError
-from scratchgan.models.mlp_gan import MLPGANConfig
+from scratchgan.models.mlp_gan import MLPGAN, MLPGANConfig
 from scratchgan.train import Trainer, read_checkpoint, replace_run_folder
 
 TINY_SET = ["--set", "z_dim=8", "--set", "g_hidden=16,16", "--set", "d_hidden=16",
@@ -87,7 +87,7 @@ def finished_run(_template_run, tmp_path, mnist):
 # --- the checkpoint is one file: a kill cannot pair a new half with an old half -------------
 def test_the_checkpoint_is_one_file_that_carries_its_own_metadata(tmp_path):
     images = np.random.default_rng(0).integers(0, 256, (96, 28, 28), dtype=np.uint8)
-    trainer = Trainer(tiny_config(epochs=2), images, tmp_path, seed=0, progress=False)
+    trainer = Trainer.create(MLPGAN, tiny_config(epochs=2), images, tmp_path, seed=0, progress=False)
     trainer.fit()
     assert not (tmp_path / "checkpoint.json").exists()
     raw = load_npz(tmp_path / "checkpoint.npz")
@@ -102,7 +102,7 @@ def test_a_kill_during_the_checkpoint_write_leaves_the_old_checkpoint_whole(tmp_
     of the rename: the old checkpoint must still load, consistent with itself, and the
     temporary file the kill left is removed by the next save."""
     images = np.random.default_rng(0).integers(0, 256, (96, 28, 28), dtype=np.uint8)
-    trainer = Trainer(tiny_config(epochs=2), images, tmp_path, seed=0, progress=False)
+    trainer = Trainer.create(MLPGAN, tiny_config(epochs=2), images, tmp_path, seed=0, progress=False)
     assert trainer.run_epoch()
     trainer.save_checkpoint()
     assert trainer.run_epoch()

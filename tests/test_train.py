@@ -35,17 +35,17 @@ def tiny_config(**changes):
 
 def test_a_resumed_run_equals_an_uninterrupted_one_bit_for_bit(images, tmp_path):
     # ema_every=3: the stop after 6 + 2 iterations falls between two EMA updates
-    straight = Trainer(tiny_config(ema_every=3), images, tmp_path / "straight", seed=3, progress=False)
+    straight = Trainer.create(MLPGAN, tiny_config(ema_every=3), images, tmp_path / "straight", seed=3, progress=False)
     straight.fit()
 
-    first = Trainer(tiny_config(ema_every=3), images, tmp_path / "resumed", seed=3, progress=False)
+    first = Trainer.create(MLPGAN, tiny_config(ema_every=3), images, tmp_path / "resumed", seed=3, progress=False)
     assert first.run_epoch()                                   # one whole epoch
     steps = iter(range(100))
     assert not first.run_epoch(should_stop=lambda: next(steps) >= 2)   # then 2 iterations
     first.save_checkpoint()
     del first
 
-    second = Trainer(tiny_config(ema_every=3), images, tmp_path / "resumed", seed=999, progress=False)
+    second = Trainer.create(MLPGAN, tiny_config(ema_every=3), images, tmp_path / "resumed", seed=999, progress=False)
     second.load_checkpoint()                                   # seed comes from the checkpoint
     assert (second.epoch, second.position) == (1, 2)
     second.fit()
@@ -58,7 +58,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one_bit_for_bit(images, tmp_path)
 
 
 def test_ctrl_c_saves_a_checkpoint_and_stops_cleanly(images, tmp_path, monkeypatch):
-    trainer = Trainer(tiny_config(), images, tmp_path / "run", seed=1, progress=False)
+    trainer = Trainer.create(MLPGAN, tiny_config(), images, tmp_path / "run", seed=1, progress=False)
     original_step = trainer.gan.train_step
     calls = {"n": 0}
 
@@ -75,17 +75,17 @@ def test_ctrl_c_saves_a_checkpoint_and_stops_cleanly(images, tmp_path, monkeypat
     _, meta = read_checkpoint(tmp_path / "run")
     assert (meta["epoch"], meta["position"]) == (0, 4)
 
-    resumed = Trainer(tiny_config(), images, tmp_path / "run", progress=False)
+    resumed = Trainer.create(MLPGAN, tiny_config(), images, tmp_path / "run", progress=False)
     resumed.load_checkpoint()
     resumed.fit()
-    straight = Trainer(tiny_config(), images, tmp_path / "straight", seed=1, progress=False)
+    straight = Trainer.create(MLPGAN, tiny_config(), images, tmp_path / "straight", seed=1, progress=False)
     straight.fit()
     assert np.array_equal(straight.history["g_loss"], resumed.history["g_loss"])
 
 
 def test_a_run_leaves_its_pictures_and_an_atomic_checkpoint(images, tmp_path):
     out = tmp_path / "run"
-    trainer = Trainer(tiny_config(epochs=2), images, out, seed=0, progress=False)
+    trainer = Trainer.create(MLPGAN, tiny_config(epochs=2), images, out, seed=0, progress=False)
     trainer.fit()
     summary = trainer.finish()
     for name in ["samples/epoch_001.png", "samples/epoch_002.png", "curves.png",
@@ -103,7 +103,7 @@ def test_a_run_leaves_its_pictures_and_an_atomic_checkpoint(images, tmp_path):
 
 def test_sample_command_writes_uint8_images(images, tmp_path):
     out = tmp_path / "run"
-    Trainer(tiny_config(epochs=1), images, out, seed=0, progress=False).fit()
+    Trainer.create(MLPGAN, tiny_config(epochs=1), images, out, seed=0, progress=False).fit()
     target = tmp_path / "samples.npz"
     assert cli_main(["sample", str(out), "-n", "7", "-o", str(target)]) == 0
     saved = load_npz(target)["images"]
@@ -159,15 +159,15 @@ def test_reused_fakes_are_the_d_steps_fakes_and_reach_g(images, monkeypatch):
 
 @pytest.mark.parametrize("reuse", [False, True])
 def test_a_resumed_run_is_exact_with_or_without_reused_fakes(images, tmp_path, reuse):
-    straight = Trainer(tiny_config(reuse_fakes=reuse, epochs=2), images, tmp_path / "a", seed=4,
+    straight = Trainer.create(MLPGAN, tiny_config(reuse_fakes=reuse, epochs=2), images, tmp_path / "a", seed=4,
                        progress=False)
     straight.fit()
-    first = Trainer(tiny_config(reuse_fakes=reuse, epochs=2), images, tmp_path / "b", seed=4,
+    first = Trainer.create(MLPGAN, tiny_config(reuse_fakes=reuse, epochs=2), images, tmp_path / "b", seed=4,
                     progress=False)
     steps = iter(range(100))
     assert not first.run_epoch(should_stop=lambda: next(steps) >= 3)
     first.save_checkpoint()
-    second = Trainer(tiny_config(reuse_fakes=reuse, epochs=2), images, tmp_path / "b", seed=0,
+    second = Trainer.create(MLPGAN, tiny_config(reuse_fakes=reuse, epochs=2), images, tmp_path / "b", seed=0,
                      progress=False)
     second.load_checkpoint()
     second.fit()

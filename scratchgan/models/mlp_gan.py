@@ -23,11 +23,14 @@ from .. import backend, losses, nn, optim
 from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..config import Config, require, require_choice, require_float, require_int
+from ..data.mnist import scale_batch
+from .base import DigitGAN
 
 
 @dataclass
 class MLPGANConfig(Config):
     """Everything that defines a run (saved in the checkpoint and metrics.json)."""
+    LR_FIELDS = ("lr_g", "lr_d")
     z_dim: int = 100
     g_hidden: tuple = (256, 512, 1024)
     d_hidden: tuple = (1024, 512, 256)
@@ -136,8 +139,11 @@ def _ema_update(theta_ema, theta, scratch, decay: float) -> None:
     theta_ema += backend.get_array_module(theta).multiply(theta, 1 - decay, out=scratch)
 
 
-class MLPGAN:
+class MLPGAN(DigitGAN):
     """G, D, their optimizers and (optionally) an EMA of G: one ``train_step`` per iteration."""
+    name = "mnist-gan"
+    Config = MLPGANConfig
+    PRESETS = PRESETS
 
     def __init__(self, cfg: MLPGANConfig):
         cfg.validate()
@@ -178,10 +184,11 @@ class MLPGAN:
         self.opt_d.zero_grad()
         d_loss.backward()
         self.opt_d.step()
+        # 0-d device arrays, not floats: the loop reads them back every few iterations
         xp = backend.get_array_module(real_logits.data)
-        sigmoid = lambda t: float((1 / (1 + xp.exp(-t.data))).mean())   # noqa: E731
-        return {"d_loss": d_loss.item(), "d_real": sigmoid(real_logits),
-                "d_fake": sigmoid(fake_logits)}
+        mean_d = lambda t: (1 / (1 + xp.exp(-t.data))).mean()   # noqa: E731
+        return {"d_loss": d_loss.data, "d_real": mean_d(real_logits),
+                "d_fake": mean_d(fake_logits)}
 
     def g_step(self, n: int, fake: Tensor | None = None) -> dict:
         """One step of G: descend L_G through a D that stays fixed.  The fakes G(z) are
@@ -198,7 +205,7 @@ class MLPGAN:
             g_loss.backward()
         self.opt_g.step()
         self._update_ema()
-        return {"g_loss": g_loss.item()}
+        return {"g_loss": g_loss.data}
 
     def train_step(self, real_batches) -> dict:
         """Algorithm 1: k discriminator steps (one per real batch given), then one G step.
@@ -207,6 +214,13 @@ class MLPGAN:
         step uses them again (against the D just updated) instead of drawing new ones: the
         same estimate of G's gradient in expectation, one forward pass of G cheaper.
         """
+        if not isinstance(real_batches, (list, tuple)):
+            # from the loop: batch_size · k training images, uint8 as the data holds them,
+            # each batch moved to the device and scaled to [−1, 1] as it is used
+            b = self.cfg.batch_size
+            real_batches = [Tensor(scale_batch(real_batches[j * b:(j + 1) * b].reshape(b, -1),
+                                               xp=backend.xp))
+                            for j in range(len(real_batches) // b)]
         stats, fake = {}, None
         for j, real in enumerate(real_batches):
             if self.cfg.reuse_fakes and j == len(real_batches) - 1:

@@ -29,12 +29,12 @@ def child(out: str) -> None:
     """Train (or resume) the tiny run in ``out`` to the end."""
     sys.path.insert(0, str(ROOT))
     import numpy as np
-    from scratchgan.models.mlp_gan import MLPGANConfig
+    from scratchgan.models.mlp_gan import MLPGAN, MLPGANConfig
     from scratchgan.train import Trainer
     images = np.random.default_rng(0).integers(0, 256, (512, 28, 28), dtype=np.uint8)
     cfg = MLPGANConfig(z_dim=16, g_hidden=(64, 64), d_hidden=(64,), batch_size=16,
                        ema_decay=0.9, ema_every=3, pack=2, epochs=EPOCHS)
-    trainer = Trainer(cfg, images, out, seed=7, progress=False, log=lambda *a: None)
+    trainer = Trainer.create(MLPGAN, cfg, images, out, seed=7, progress=False, log=lambda *a: None)
     if (Path(out) / "checkpoint.npz").exists():
         trainer.load_checkpoint()
     trainer.fit()
