@@ -25,9 +25,10 @@ venv: $(READY)
 test: $(READY)
 	$(PY) -m pytest -q
 
-## make bench: timings (scratchgan vs plain NumPy); never part of the tests
+## make bench: timings (scratchgan vs plain NumPy); never part of the tests.
+## benchmarks/ is no package of ours: python -m finds it from the repository root
 bench: $(READY)
-	$(PY) -m scratchgan.bench
+	$(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

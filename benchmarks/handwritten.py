@@ -1,58 +1,28 @@
-"""``make bench``: scratchgan against the same math written by hand in plain NumPy/CuPy.
+"""The same math as scratchgan's MLP and MLP GAN, written out by hand on raw arrays.
 
-Timings live here, never in the tests.  Each row times the same computation twice, once
-through scratchgan's autograd and once written out by hand (forward and backward) in the
-array library itself, and reports the ratio.
+The reference side of ``make bench``: every forward and every backward spelled out in the
+array library itself (NumPy, or CuPy), with no autograd, so the benchmark can say what
+scratchgan's graph, Function calls and Tensors cost on top of the arithmetic.  It lives
+outside the package on purpose: it is a second GAN, nn and Adam, which no user of
+scratchgan should import — only the benchmark and its equivalence test do.
 
-    1. an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
-    2. one whole GAN iteration of the ``pytorch-gan`` preset (D step + G step, with Adam):
-       ``MLPGAN.train_step`` against ``HandGAN.train_step`` below
+    mlp_step_by_hand   an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
+    HandGAN            MLPGAN.train_step with the same layers, losses and Adam
 
-    python -m scratchgan.bench [--repeat N] [--backend numpy|cupy] [--json PATH]
+``benchmarks/same_math.py`` checks that both compute the same numbers.
 """
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 import math
-import statistics
-import time
 
 from scratchgan.backend import numpy   # the by-hand side runs on raw arrays
 
 import scratchgan as sg
 from scratchgan import backend, nn
 from scratchgan import functional as F
-from scratchgan.models.mlp_gan import MLPGAN, PRESETS
+from scratchgan.models.mlp_gan import MLPGAN
 
 SLOPE = 0.2
-
-
-def _sync():
-    if backend.name == "cupy":
-        backend.xp.cuda.Device().synchronize()
-
-
-def time_pair(fn_a, fn_b, repeat: int, rounds: int = 7) -> tuple[float, float, float]:
-    """Seconds per call of fn_a and fn_b, and the ratio a/b.
-
-    The two are timed in alternating rounds of ``repeat`` calls each, so drift in the
-    machine's speed hits both alike; each figure is the median over the rounds, the ratio
-    the median of the per-round ratios.
-    """
-    fn_a(), fn_b()
-    _sync()
-    times_a, times_b = [], []
-    for _ in range(rounds):
-        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
-            start = time.perf_counter()
-            for _ in range(repeat):
-                fn()
-            _sync()
-            times.append((time.perf_counter() - start) / repeat)
-    ratio = statistics.median(a / b for a, b in zip(times_a, times_b))
-    return statistics.median(times_a), statistics.median(times_b), ratio
 
 
 # --- the by-hand side: each layer's forward and backward on raw arrays --------------------
@@ -122,7 +92,7 @@ def batchnorm_backward(gy, x_hat, inv_std, gamma):
     return gx, ((gy * x_hat).sum(axis=0), gy.sum(axis=0))
 
 
-# --- 1. forward + backward of an MLP 784→512→256→1 ---------------------------------------
+# --- an MLP 784→512→256→1: forward, loss, backward ----------------------------------
 def mlp_weights(sizes, xp, dtype="float32", seed=0):
     rng = xp.random.RandomState(seed)
     return [(rng.standard_normal((n_out, n_in)).astype(dtype) * 0.02,
@@ -163,41 +133,7 @@ def mlp_step_by_hand(params, x, target):
     return loss, grads
 
 
-def bench_mlp(batch: int, repeat: int) -> tuple[float, float, float]:
-    xp = backend.xp
-    sizes = (784, 512, 256, 1)
-    raw = mlp_weights(sizes, xp)
-    params = [(sg.Tensor(W, requires_grad=True), sg.Tensor(b, requires_grad=True)) for W, b in raw]
-    rng = xp.random.RandomState(1)
-    x = rng.standard_normal((batch, 784)).astype("float32")
-    target = xp.ones((batch, 1), dtype="float32")
-    xt, tt = sg.Tensor(x), sg.Tensor(target)
-
-    def ours():
-        for W, b in params:
-            W.grad = b.grad = None
-        mlp_step_scratchgan(params, xt, tt)
-
-    def by_hand():
-        mlp_step_by_hand(raw, x, target)
-
-    return time_pair(ours, by_hand, repeat)
-
-
-def check_same_math():
-    """The two sides compute the same gradients (so the timing compares like with like)."""
-    xp = backend.xp
-    raw = mlp_weights((784, 512, 256, 1), xp, dtype="float64")
-    params = [(sg.Tensor(W, requires_grad=True), sg.Tensor(b, requires_grad=True)) for W, b in raw]
-    x = xp.random.RandomState(2).standard_normal((8, 784))
-    t = xp.ones((8, 1))
-    mlp_step_scratchgan(params, sg.Tensor(x), sg.Tensor(t))
-    _, grads = mlp_step_by_hand(raw, x, t)
-    for (W, b), (gW, gb) in zip(params, reversed(grads)):
-        assert xp.allclose(W.grad.data, gW) and xp.allclose(b.grad.data, gb), "bench mismatch"
-
-
-# --- 2. one GAN iteration of the pytorch-gan preset, by hand -----------------------------
+# --- one GAN iteration, by hand ---------------------------------------------------------
 # The layers as small objects: ``params`` (the arrays Adam updates, in place), forward(x)
 # → (y, saved), backward(gy, saved, need_gx, need_params) → (dL/dx, grads of params).
 # ``saved`` is handed back rather than kept, so one net can run forward twice (D on the
@@ -394,126 +330,3 @@ class HandGAN:
             stats = self.d_step(real)
         stats.update(self.g_step(self.batch_size))
         return stats
-
-
-def pytorch_gan(batch: int) -> MLPGAN:
-    """The preset, with its batch size set to ``batch`` (train_step's G step uses it)."""
-    return MLPGAN(dataclasses.replace(PRESETS["pytorch-gan"], batch_size=batch))
-
-
-def bench_gan(batch: int, repeat: int) -> tuple[float, float, float]:
-    backend.seed(0)
-    gan = pytorch_gan(batch)
-    hand = HandGAN(gan, seed=1)
-    real = backend.asarray(numpy.random.default_rng(2).uniform(-1, 1, (batch, 784))
-                           .astype("float32"))
-    real_t = sg.Tensor(real)
-    return time_pair(lambda: gan.train_step([real_t]), lambda: hand.train_step([real]),
-                     repeat)
-
-
-def _cast(gan: MLPGAN, dtype: str) -> None:
-    """Every parameter and BatchNorm statistic of ``gan`` converted to ``dtype``."""
-    for net in (gan.G, gan.D):
-        for p in net.parameters():
-            p.data = p.data.astype(dtype)
-        for m in net.modules():
-            if isinstance(m, nn.BatchNorm1d):
-                m.running_mean = m.running_mean.astype(dtype)
-                m.running_var = m.running_var.astype(dtype)
-
-
-def _rel_diff(ours, hand, scale=None) -> float:
-    """max |ours − hand| / scale, the scale max |hand| unless given."""
-    ours, hand = backend.to_numpy(ours), backend.to_numpy(hand)
-    scale = numpy.abs(hand).max() if scale is None else scale
-    return float(numpy.abs(ours - hand).max() / max(scale, 1e-300))
-
-
-def check_same_gan_iteration(iterations: int = 2, batch: int = 16, rtol: float = 1e-8) -> float:
-    """The by-hand GAN iteration updates every array exactly as MLPGAN.train_step does.
-
-    In float64, from the same weights, on the same real batches and the same z's: after
-    ``iterations`` steps, the losses, G's and D's weights, BN's running statistics and
-    Adam's moments agree to ``rtol``, relative to each array's largest entry.  Adam's
-    moments are compared relative to the optimizer's largest, because the gradient of a
-    Linear bias just before a BatchNorm is exactly 0 in exact arithmetic: only rounding
-    noise, on both sides.  (The weights alone would check little after one step: Adam's
-    first step is ≈ η·sign(g) whatever g's size; m = (1 − β₁)g checks g itself.)
-    Returns the largest relative difference seen.
-    """
-    backend.seed(3)
-    gan = pytorch_gan(batch)
-    _cast(gan, "float64")
-    hand = HandGAN(gan)
-    rng = numpy.random.default_rng(4)
-    zs = [backend.asarray(rng.standard_normal((batch, gan.cfg.z_dim)))
-          for _ in range(2 * iterations)]                    # one for D's step, one for G's
-    reals = [backend.asarray(rng.uniform(-1, 1, (batch, 784))) for _ in range(iterations)]
-    gan_zs, hand_zs = iter(zs), iter(zs)
-    gan.sample_z = lambda n: sg.Tensor(next(gan_zs).copy())
-    hand.sample_z = lambda n: next(hand_zs).copy()
-    for real in reals:
-        ours_stats = gan.train_step([sg.Tensor(real)])
-        hand_stats = hand.train_step([real])
-
-    diffs = {f"stats[{k}]": _rel_diff(ours_stats[k], hand_stats[k]) for k in ours_stats}
-    for name, net, hand_net in (("G", gan.G, hand.G), ("D", gan.D, hand.D)):
-        assert len(list(net.parameters())) == len(hand_net.params), f"{name}: other layers"
-        for i, (p, q) in enumerate(zip(net.parameters(), hand_net.params)):
-            diffs[f"{name} parameter {i}"] = _rel_diff(p.data, q)
-        bns = [m for m in net if isinstance(m, nn.BatchNorm1d)]
-        hand_bns = [m for m in hand_net.layers if isinstance(m, HandBatchNorm1d)]
-        for i, (m, h) in enumerate(zip(bns, hand_bns)):
-            diffs[f"{name} BN {i} running_mean"] = _rel_diff(m.running_mean, h.running_mean)
-            diffs[f"{name} BN {i} running_var"] = _rel_diff(m.running_var, h.running_var)
-    for name, opt, hand_opt in (("G", gan.opt_g, hand.opt_g), ("D", gan.opt_d, hand.opt_d)):
-        assert [opt.steps[i] for i in range(len(opt.params))] == hand_opt.t, f"Adam {name}: t"
-        for slot in ("m", "v"):
-            ours = [getattr(opt, slot)[i] for i in range(len(opt.params))]
-            theirs = getattr(hand_opt, slot)
-            scale = max(float(abs(a).max()) for a in theirs)
-            for i, (a, b) in enumerate(zip(ours, theirs)):
-                diffs[f"Adam {name} {slot} {i}"] = _rel_diff(a, b, scale)
-    worst = max(diffs, key=diffs.get)
-    assert diffs[worst] <= rtol, (f"GAN bench mismatch: {worst} differs by {diffs[worst]:.1e} "
-                                  f"(relative)")
-    return diffs[worst]
-
-
-# --- the table -----------------------------------------------------------------------
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
-    parser.add_argument("--json", metavar="PATH", default=None,
-                        help="also write the measured rows to this JSON file")
-    args = parser.parse_args(argv)
-    if args.backend:
-        sg.use_backend(args.backend)
-    gan_repeat = max(3, args.repeat // 4)
-    check_same_math()
-    worst = check_same_gan_iteration()
-    print(f"backend: {backend.name}    (medians of 7 alternating rounds of {args.repeat} "
-          f"calls, GAN rows {gan_repeat}; float32)")
-    print(f"checked: same gradients (MLP); same GAN iteration (float64, max rel. diff "
-          f"{worst:.1e})")
-    print(f"{'what':<44} {'batch':>5} {'scratchgan':>12} {'by hand':>12} {'ratio':>7}")
-    benches = [("MLP 784-512-256-1 forward+backward", bench_mlp, args.repeat),
-               ("GAN iteration (pytorch-gan, D+G step)", bench_gan, gan_repeat)]
-    rows = []
-    for name, bench, repeat in benches:
-        for batch in (64, 256):
-            ours, hand, ratio = bench(batch, repeat)
-            print(f"{name:<44} {batch:>5} {ours * 1e3:>9.3f} ms {hand * 1e3:>9.3f} ms "
-                  f"{ratio:>6.2f}x", flush=True)
-            rows.append({"name": name, "batch": batch, "ms_scratchgan": ours * 1e3,
-                         "ms_by_hand": hand * 1e3, "ratio": ratio, "backend": backend.name})
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
-            f.write("\n")
-
-
-if __name__ == "__main__":
-    main()
