@@ -7,7 +7,8 @@ outside the package on purpose: it is a second GAN, nn and Adam, which no user o
 scratchgan should import — only the benchmark and its equivalence test do.
 
     mlp_step_by_hand   an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
-    HandGAN            MLPGAN.train_step with the same layers, losses and Adam
+    HandGAN            MLPGAN.train_step with the same layers, losses, Adam, packing, reuse
+                       of D's fakes and EMA (the pytorch-gan and default presets)
 
 ``benchmarks/same_math.py`` checks that both compute the same numbers.
 """
@@ -272,37 +273,52 @@ class HandAdam:
 
 
 class HandGAN:
-    """MLPGAN.train_step for the pytorch-gan preset (k = 1, real label 1, non-saturating
-    G loss, no EMA, no dropout), with raw arrays and every gradient written out.
+    """MLPGAN.train_step with raw arrays and every gradient written out: the ``pytorch-gan``
+    and ``default`` presets (real label 1, non-saturating G loss, no dropout, no spectral
+    norm; packing, reuse of D's fakes and the EMA of G as the config says).
 
-    G: z(100) → 128 → LReLU → 256 → BN → LReLU → 512 → BN → LReLU → 1024 → BN → LReLU
-       → 784 → Tanh;     D: 784 → 512 → LReLU → 256 → LReLU → 1 (a logit).
+    pytorch-gan  G: z(100) → 128 → LReLU → 256 → BN → LReLU → 512 → BN → LReLU → 1024 → BN
+                    → LReLU → 784 → Tanh;   D: 784 → 512 → LReLU → 256 → LReLU → 1 (a logit)
+    default      G: z(100) → 256 → LReLU → 512 → LReLU → 1024 → LReLU → 784 → Tanh;
+                 D on pairs: 1568 → 512 → LReLU → 256 → LReLU → 1;   G reuses D's fakes;
+                 EMA of G every 8th G step
     """
 
     def __init__(self, gan: MLPGAN, seed: int = 0):
-        cfg = gan.cfg
-        setup = (cfg.k, cfg.real_label, cfg.g_loss, cfg.ema_decay, getattr(cfg, "pack", 1))
-        if setup != (1, 1.0, "nonsaturating", 0.0, 1):
-            raise ValueError("HandGAN implements the pytorch-gan preset's training only")
+        cfg = self.cfg = gan.cfg
+        setup = (cfg.real_label, cfg.g_loss, cfg.d_dropout, cfg.d_spectral_norm)
+        if setup != (1.0, "nonsaturating", 0.0, False):
+            raise ValueError("HandGAN implements real label 1, the non-saturating G loss, no "
+                             "dropout and no spectral norm")
+        if cfg.ema_decay > 0 and cfg.g_batchnorm:
+            raise ValueError("HandGAN's EMA does not copy BatchNorm statistics")
         self.G = HandNet([hand_layer(m) for m in gan.G])
         self.D = HandNet([hand_layer(m) for m in gan.D])
         self.opt_g = HandAdam(self.G.params, cfg.lr_g, cfg.betas)
         self.opt_d = HandAdam(self.D.params, cfg.lr_d, cfg.betas)
-        self.z_dim, self.batch_size = cfg.z_dim, cfg.batch_size
+        self.G_ema = [p.copy() for p in self.G.params] if cfg.ema_decay > 0 else None
+        self.g_steps = 0
         self.rng = numpy.random.default_rng(seed)
 
     def sample_z(self, n):
         """As backend.random_normal: drawn on the CPU, then moved to the array library."""
         dtype = self.G.params[0].dtype
-        return backend.xp.asarray(self.rng.normal(0.0, 1.0, (n, self.z_dim)).astype(dtype))
+        return backend.xp.asarray(self.rng.normal(0.0, 1.0, (n, self.cfg.z_dim)).astype(dtype))
 
-    def d_step(self, real) -> dict:
+    def discriminate(self, images):
+        """D's logits and what its backward needs; with packing, D sees rows of ``pack``
+        images side by side (a reshape: the gradient comes back by the inverse reshape)."""
+        pack = self.cfg.pack
+        return self.D.forward(images.reshape(images.shape[0] // pack, pack * images.shape[1]))
+
+    def d_step(self, real, fake=None) -> dict:
         """L_D = −mean log σ(D(x)) − mean log σ(−D(G(z))); gradients for D only.
         D runs once over [real; fake], as MLPGAN.d_step does."""
         xp = backend.get_array_module(real)
-        fake, _ = self.G.forward(self.sample_z(real.shape[0]))     # G's backward not needed
-        logits, saved = self.D.forward(xp.concatenate([real, fake]))
-        n = real.shape[0]
+        if fake is None:
+            fake, _ = self.G.forward(self.sample_z(real.shape[0]))   # G's backward not needed
+        logits, saved = self.discriminate(xp.concatenate([real, fake]))
+        n = real.shape[0] // self.cfg.pack
         real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = -log_sigmoid(real_logits).mean() - log_sigmoid(-fake_logits).mean()
         # d/dl of −mean log σ(l) is −σ(−l)/N;  of −mean log σ(−l) it is σ(l)/N
@@ -313,20 +329,41 @@ class HandGAN:
         return {"d_loss": float(d_loss), "d_real": float(sigmoid(real_logits).mean()),
                 "d_fake": float(sigmoid(fake_logits).mean())}
 
-    def g_step(self, n: int) -> dict:
+    def g_step(self, n: int, fake=None, g_saved=None) -> dict:
         """L_G = −mean log σ(D(G(z))): the gradient goes through a frozen D (no gradients
-        for D's weights) into G."""
-        fake, g_saved = self.G.forward(self.sample_z(n))
-        logits, d_saved = self.D.forward(fake)
+        for D's weights) into G.  The fakes are drawn here unless given with G's saved
+        forward (then D judges them again, as just updated)."""
+        if fake is None:
+            fake, g_saved = self.G.forward(self.sample_z(n))
+        logits, d_saved = self.discriminate(fake)
         g_loss = -log_sigmoid(logits).mean()
         g_fake, _ = self.D.backward(-sigmoid(-logits) / logits.size, d_saved, need_params=False)
-        _, grads = self.G.backward(g_fake, g_saved, need_input_grad=False)
+        _, grads = self.G.backward(g_fake.reshape(fake.shape), g_saved, need_input_grad=False)
         self.opt_g.step(grads)
+        self.g_steps += 1
+        self._update_ema()
         return {"g_loss": float(g_loss)}
 
+    def _update_ema(self) -> None:
+        """θ_ema ← d·θ_ema + (1 − d)·θ every n-th G step, d = min(decay, (1 + t)/(c + t))ⁿ
+        (MLPGAN._update_ema's warm-up).  MLPGAN also copies G's BatchNorm statistics into
+        its EMA copy; no preset has both, so HandGAN refuses that setup rather than skip it."""
+        cfg, t = self.cfg, self.g_steps
+        if self.G_ema is None or t % cfg.ema_every:
+            return
+        xp = backend.get_array_module(self.G_ema[0])
+        d = min(cfg.ema_decay, (1 + t) / (cfg.ema_warmup + t)) ** cfg.ema_every
+        for theta_ema, theta in zip(self.G_ema, self.G.params):
+            theta_ema *= d
+            theta_ema += xp.multiply(theta, 1 - d)
+
     def train_step(self, real_batches) -> dict:
-        stats = {}
-        for real in real_batches:
-            stats = self.d_step(real)
-        stats.update(self.g_step(self.batch_size))
+        stats, fake, g_saved = {}, None, None
+        for j, real in enumerate(real_batches):
+            if self.cfg.reuse_fakes and j == len(real_batches) - 1:
+                fake, g_saved = self.G.forward(self.sample_z(real.shape[0]))
+                stats = self.d_step(real, fake)
+            else:
+                stats = self.d_step(real)
+        stats.update(self.g_step(self.cfg.batch_size, fake, g_saved))
         return stats

@@ -5,8 +5,9 @@ scratchgan's autograd and written out by hand (forward and backward) in the arra
 itself, and reports the ratio.
 
     1. an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
-    2. one whole GAN iteration of the ``pytorch-gan`` preset (D step + G step, with Adam):
-       ``MLPGAN.train_step`` against ``HandGAN.train_step``
+    2. one whole GAN iteration (D step + G step, with Adam): ``MLPGAN.train_step`` against
+       ``HandGAN.train_step``, for the ``pytorch-gan`` preset at batch 64 and the
+       ``default`` preset (D on pairs, G reuses D's fakes, EMA every 8th step) at 128
 
     python -m benchmarks [--repeat N] [--backend numpy|cupy] [--json PATH]   (from the repo root)
 """
@@ -101,24 +102,27 @@ def main(argv=None) -> None:
         sg.use_backend(args.backend)
     gan_repeat = max(3, args.repeat // 4)
     check_same_mlp_gradients()
-    worst = check_same_gan_iteration()
+    worst = max(check_same_gan_iteration("pytorch-gan"),
+                check_same_gan_iteration("default", iterations=8))
     print(f"backend: {backend.name}    (medians of 7 alternating rounds of {args.repeat} "
           f"calls, GAN rows {gan_repeat}; float32)")
     print(f"checked: same gradients (MLP); same GAN iteration (float64, max rel. diff "
           f"{worst:.1e})")
     print(f"{'what':<44} {'batch':>5} {'scratchgan':>12} {'by hand':>12} {'ratio':>7}")
-    benches = [("MLP 784-512-256-1 forward+backward", mlp_sides, args.repeat),
+    benches = [("MLP 784-512-256-1 forward+backward", mlp_sides, 64, args.repeat),
+               ("MLP 784-512-256-1 forward+backward", mlp_sides, 256, args.repeat),
                ("GAN iteration (pytorch-gan, D+G step)",
-                lambda batch: gan_sides("pytorch-gan", batch), gan_repeat)]
+                lambda batch: gan_sides("pytorch-gan", batch), 64, gan_repeat),
+               ("GAN iteration (default, D+G step)",
+                lambda batch: gan_sides("default", batch), 128, gan_repeat)]
     rows = []
-    for name, sides, repeat in benches:
-        for batch in (64, 256):
-            t = time_rounds(sides(batch), repeat)
-            ours, hand, ratio = t["scratchgan"], t["by hand"], t[("ratio", "scratchgan", "by hand")]
-            print(f"{name:<44} {batch:>5} {ours * 1e3:>9.3f} ms {hand * 1e3:>9.3f} ms "
-                  f"{ratio:>6.2f}x", flush=True)
-            rows.append({"name": name, "batch": batch, "ms_scratchgan": ours * 1e3,
-                         "ms_by_hand": hand * 1e3, "ratio": ratio, "backend": backend.name})
+    for name, sides, batch, repeat in benches:
+        t = time_rounds(sides(batch), repeat)
+        ours, hand, ratio = t["scratchgan"], t["by hand"], t[("ratio", "scratchgan", "by hand")]
+        print(f"{name:<44} {batch:>5} {ours * 1e3:>9.3f} ms {hand * 1e3:>9.3f} ms "
+              f"{ratio:>6.2f}x", flush=True)
+        rows.append({"name": name, "batch": batch, "ms_scratchgan": ours * 1e3,
+                     "ms_by_hand": hand * 1e3, "ratio": ratio, "backend": backend.name})
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

@@ -43,7 +43,7 @@ def check_same_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1), rtol: flo
 
 def _cast(gan: MLPGAN, dtype: str) -> None:
     """Every parameter and BatchNorm statistic of ``gan`` converted to ``dtype``."""
-    for net in (gan.G, gan.D):
+    for net in (n for n in (gan.G, gan.D, gan.G_ema) if n is not None):
         for p in net.parameters():
             p.data = p.data.astype(dtype)
         for m in net.modules():
@@ -59,25 +59,28 @@ def _rel_diff(ours, hand, scale=None) -> float:
     return float(numpy.abs(ours - hand).max() / max(scale, 1e-300))
 
 
-def check_same_gan_iteration(iterations: int = 2, batch: int = 16, rtol: float = 1e-8) -> float:
+def check_same_gan_iteration(preset: str = "pytorch-gan", iterations: int = 2, batch: int = 16,
+                             rtol: float = 1e-8) -> float:
     """The by-hand GAN iteration updates every array exactly as MLPGAN.train_step does.
 
     In float64, from the same weights, on the same real batches and the same z's: after
-    ``iterations`` steps, the losses, G's and D's weights, BN's running statistics and
-    Adam's moments agree to ``rtol``, relative to each array's largest entry.  Adam's
-    moments are compared relative to the optimizer's largest, because the gradient of a
+    ``iterations`` steps, the losses, G's and D's weights, BN's running statistics, the EMA
+    of G's weights (where the preset keeps one: run at least ``ema_every`` iterations for
+    it to move) and Adam's moments agree to ``rtol``, relative to each array's largest
+    entry.  Adam's moments are compared relative to the optimizer's largest, because the
+    gradient of a
     Linear bias just before a BatchNorm is exactly 0 in exact arithmetic: only rounding
     noise, on both sides.  (The weights alone would check little after one step: Adam's
     first step is ≈ η·sign(g) whatever g's size; m = (1 − β₁)g checks g itself.)
     Returns the largest relative difference seen.
     """
     backend.seed(3)
-    gan = make_gan("pytorch-gan", batch)
+    gan = make_gan(preset, batch)
     _cast(gan, "float64")
     hand = HandGAN(gan)
     rng = numpy.random.default_rng(4)
     zs = [backend.asarray(rng.standard_normal((batch, gan.cfg.z_dim)))
-          for _ in range(2 * iterations)]                    # one for D's step, one for G's
+          for _ in range(2 * iterations)]     # one for D's step, one for G's (unless reused)
     reals = [backend.asarray(rng.uniform(-1, 1, (batch, 784))) for _ in range(iterations)]
     gan_zs, hand_zs = iter(zs), iter(zs)
     gan.sample_z = lambda n: sg.Tensor(next(gan_zs).copy())
@@ -96,6 +99,9 @@ def check_same_gan_iteration(iterations: int = 2, batch: int = 16, rtol: float =
         for i, (m, h) in enumerate(zip(bns, hand_bns)):
             diffs[f"{name} BN {i} running_mean"] = _rel_diff(m.running_mean, h.running_mean)
             diffs[f"{name} BN {i} running_var"] = _rel_diff(m.running_var, h.running_var)
+    if gan.G_ema is not None:
+        for i, (p, q) in enumerate(zip(gan.G_ema.parameters(), hand.G_ema)):
+            diffs[f"G_ema parameter {i}"] = _rel_diff(p.data, q)
     for name, opt, hand_opt in (("G", gan.opt_g, hand.opt_g), ("D", gan.opt_d, hand.opt_d)):
         assert [opt.steps[i] for i in range(len(opt.params))] == hand_opt.t, f"Adam {name}: t"
         for slot in ("m", "v"):
@@ -105,8 +111,8 @@ def check_same_gan_iteration(iterations: int = 2, batch: int = 16, rtol: float =
             for i, (a, b) in enumerate(zip(ours, theirs)):
                 diffs[f"Adam {name} {slot} {i}"] = _rel_diff(a, b, scale)
     worst = max(diffs, key=diffs.get)
-    assert diffs[worst] <= rtol, (f"GAN bench mismatch: {worst} differs by {diffs[worst]:.1e} "
-                                  f"(relative)")
+    assert diffs[worst] <= rtol, (f"GAN bench mismatch ({preset}): {worst} differs by "
+                                  f"{diffs[worst]:.1e} (relative)")
     return diffs[worst]
 
 

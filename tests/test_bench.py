@@ -20,8 +20,15 @@ def test_by_hand_mlp_gives_the_engines_gradients(backend):
 
 
 def test_by_hand_gan_iteration_updates_every_array_as_mlpgan(backend):
-    """Losses, weights, BatchNorm statistics and Adam's moments after two iterations."""
-    assert same_math.check_same_gan_iteration(iterations=2, batch=8) <= 1e-8
+    """pytorch-gan: losses, weights, BatchNorm statistics and Adam's moments after two
+    iterations."""
+    assert same_math.check_same_gan_iteration("pytorch-gan", iterations=2, batch=8) <= 1e-8
+
+
+def test_by_hand_gan_packs_reuses_fakes_and_keeps_the_ema_as_mlpgan(backend):
+    """default: D on pairs, G's step on D's fakes, and eight iterations, so that the EMA of
+    G (updated every 8th step) has moved once."""
+    assert same_math.check_same_gan_iteration("default", iterations=8, batch=8) <= 1e-8
 
 
 def test_a_wrong_by_hand_gradient_is_caught(backend, monkeypatch):
