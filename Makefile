@@ -25,8 +25,9 @@ venv: $(READY)
 test: $(READY)
 	$(PY) -m pytest -q
 
-## make bench: timings (scratchgan vs plain NumPy); never part of the tests.
-## benchmarks/ is no package of ours: python -m finds it from the repository root
+## make bench: timings (scratchgan vs plain NumPy, and PyTorch CPU where torch is installed:
+## it is never a dependency); never part of the tests.  benchmarks/ is no package of ours:
+## python -m finds it from the repository root
 bench: $(READY)
 	$(PY) -m benchmarks
 

@@ -1,15 +1,20 @@
-"""The timing table of ``make bench``: scratchgan against the same math by hand in NumPy.
+"""The timing table of ``make bench``: scratchgan against the same math by hand in NumPy,
+and against PyTorch on the CPU where torch is installed.
 
 Timings live here, never in the tests.  Each row times the same computation through
-scratchgan's autograd and written out by hand (forward and backward) in the array library
-itself, and reports the ratio.
+scratchgan's autograd, written out by hand (forward and backward) in the array library
+itself, and in PyTorch (2 threads), and reports the ratios.
 
     1. an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
     2. one whole GAN iteration (D step + G step, with Adam): ``MLPGAN.train_step`` against
-       ``HandGAN.train_step``, for the ``pytorch-gan`` preset at batch 64 and the
-       ``default`` preset (D on pairs, G reuses D's fakes, EMA every 8th step) at 128
+       ``HandGAN.train_step`` and ``TorchGAN.train_step``, for the ``pytorch-gan`` preset at
+       batch 64 and the ``default`` preset (D on pairs, G reuses D's fakes, EMA every 8th
+       step) at 128
 
-    python -m benchmarks [--repeat N] [--backend numpy|cupy] [--json PATH]   (from the repo root)
+Before timing, every side is checked to compute the same numbers (benchmarks/same_math.py).
+
+    python -m benchmarks [--repeat N] [--rounds R] [--backend numpy|cupy] [--json PATH]
+    (from the repository root; run it with a Python that has torch for the third column)
 """
 from __future__ import annotations
 
@@ -23,8 +28,18 @@ from scratchgan.backend import numpy
 import scratchgan as sg
 from scratchgan import backend
 
+from . import same_math
 from .handwritten import HandGAN, mlp_step_by_hand, mlp_step_scratchgan, mlp_weights
-from .same_math import check_same_gan_iteration, check_same_mlp_gradients, make_gan
+
+try:
+    import torch
+    from . import torch_side
+except ImportError:            # torch is never a dependency: the table just has no torch column
+    torch = None
+
+TORCH_HINT = ("torch: not installed, so no PyTorch column (for one: a venv of its own with "
+              "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu "
+              "numpy matplotlib tqdm, then PYTHONPATH=$PWD that-venv/bin/python -m benchmarks)")
 
 
 def _sync():
@@ -35,25 +50,27 @@ def _sync():
 def time_rounds(fns: dict, repeat: int, rounds: int = 7) -> dict:
     """Seconds per call of each function in ``fns`` (name → callable), median over rounds.
 
-    The functions take turns within each round (``repeat`` calls each), so drift in the
-    machine's speed hits every side alike.  Also returns, under ``("ratio", a, b)``, the
-    median of the per-round ratios a/b for each pair, which drift cancels out of better
-    than the ratio of the medians.
+    The functions take turns within each round (``repeat`` calls each, the first to go
+    rotating from round to round), so drift in the machine's speed hits every side alike.
+    Also returns, under ``("ratio", a, b)``, the median of the per-round ratios a/b for
+    each pair, which drift cancels out of better than the ratio of the medians.
     """
     for fn in fns.values():
         fn()
     _sync()
-    times = {name: [] for name in fns}
-    for _ in range(rounds):
-        for name, fn in fns.items():
+    names = list(fns)
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = fns[name]
             start = time.perf_counter()
             for _ in range(repeat):
                 fn()
             _sync()
             times[name].append((time.perf_counter() - start) / repeat)
     result = {name: statistics.median(t) for name, t in times.items()}
-    for a in fns:
-        for b in fns:
+    for a in names:
+        for b in names:
             if a != b:
                 result[("ratio", a, b)] = statistics.median(
                     x / y for x, y in zip(times[a], times[b]))
@@ -76,24 +93,41 @@ def mlp_sides(batch: int) -> dict:
             W.grad = b.grad = None
         mlp_step_scratchgan(params, xt, tt)
 
-    return {"scratchgan": ours, "by hand": lambda: mlp_step_by_hand(raw, x, target)}
+    sides = {"scratchgan": ours, "by hand": lambda: mlp_step_by_hand(raw, x, target)}
+    if torch is not None and backend.name == "numpy":
+        twin = [tuple(torch.from_numpy(a.copy()).requires_grad_() for a in Wb) for Wb in raw]
+        x_twin, target_twin = torch.from_numpy(x), torch.from_numpy(target)
+
+        def theirs():
+            for W, b in twin:
+                W.grad = b.grad = None          # as zero_grad(set_to_none=True)
+            torch_side.mlp_step_torch(twin, x_twin, target_twin)
+
+        sides["torch"] = theirs
+    return sides
 
 
 def gan_sides(preset: str, batch: int) -> dict:
     """One GAN iteration of ``preset``, one callable per side, from the same weights."""
     backend.seed(0)
-    gan = make_gan(preset, batch)
+    gan = same_math.make_gan(preset, batch)
     hand = HandGAN(gan, seed=1)
-    real = backend.asarray(numpy.random.default_rng(2).uniform(-1, 1, (batch, 784))
-                           .astype("float32"))
-    real_t = sg.Tensor(real)
-    return {"scratchgan": lambda: gan.train_step([real_t]),
-            "by hand": lambda: hand.train_step([real])}
+    real = numpy.random.default_rng(2).uniform(-1, 1, (batch, 784)).astype("float32")
+    real_xp = backend.asarray(real)
+    real_t = sg.Tensor(real_xp)
+    sides = {"scratchgan": lambda: gan.train_step([real_t]),
+             "by hand": lambda: hand.train_step([real_xp])}
+    if torch is not None and backend.name == "numpy":
+        twin, real_twin = torch_side.TorchGAN(gan, seed=1), torch.from_numpy(real)
+        sides["torch"] = lambda: twin.train_step([real_twin])
+    return sides
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=20, help="calls per round (MLP rows; "
+                        "GAN rows a quarter of it)")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
     parser.add_argument("--json", metavar="PATH", default=None,
                         help="also write the measured rows to this JSON file")
@@ -101,30 +135,54 @@ def main(argv=None) -> None:
     if args.backend:
         sg.use_backend(args.backend)
     gan_repeat = max(3, args.repeat // 4)
-    check_same_mlp_gradients()
-    worst = max(check_same_gan_iteration("pytorch-gan"),
-                check_same_gan_iteration("default", iterations=8))
-    print(f"backend: {backend.name}    (medians of 7 alternating rounds of {args.repeat} "
-          f"calls, GAN rows {gan_repeat}; float32)")
-    print(f"checked: same gradients (MLP); same GAN iteration (float64, max rel. diff "
-          f"{worst:.1e})")
-    print(f"{'what':<44} {'batch':>5} {'scratchgan':>12} {'by hand':>12} {'ratio':>7}")
+
+    same_math.check_same_mlp_gradients()
+    worst = max(same_math.check_same_gan_iteration("pytorch-gan"),
+                same_math.check_same_gan_iteration("default", iterations=8))
+    print(f"backend: {backend.name}, numpy {numpy.__version__}    (medians of {args.rounds} "
+          f"rounds taking turns, {args.repeat} calls per side per round, GAN rows "
+          f"{gan_repeat}; float32)")
+    print(f"checked: by hand = scratchgan (float64: MLP gradients; 2 pytorch-gan and 8 default "
+          f"GAN iterations, max rel. diff {worst:.1e})")
+    if torch is None:
+        print(TORCH_HINT)
+    elif backend.name != "numpy":
+        print(f"torch: the CPU column is left out on the {backend.name} backend")
+    else:
+        torch.set_num_threads(torch_side.THREADS)
+        worst = max(same_math.check_torch_mlp_gradients(),
+                    same_math.check_torch_gan_iteration("pytorch-gan"),
+                    same_math.check_torch_gan_iteration("default", iterations=8))
+        print(f"torch: {torch.__version__}, {torch.get_num_threads()} threads; checked = "
+              f"scratchgan (float64, same runs, max rel. diff {worst:.1e})")
+
     benches = [("MLP 784-512-256-1 forward+backward", mlp_sides, 64, args.repeat),
                ("MLP 784-512-256-1 forward+backward", mlp_sides, 256, args.repeat),
-               ("GAN iteration (pytorch-gan, D+G step)",
+               ("GAN iteration pytorch-gan (D+G, Adam)",
                 lambda batch: gan_sides("pytorch-gan", batch), 64, gan_repeat),
-               ("GAN iteration (default, D+G step)",
+               ("GAN iteration default (D+G, Adam, EMA/8)",
                 lambda batch: gan_sides("default", batch), 128, gan_repeat)]
+    head = f"{'what':<41} {'batch':>5} {'scratchgan':>11} {'by hand':>11}"
+    print(head + (f" {'torch':>11} {'sg/hand':>8} {'sg/torch':>8}" if torch is not None
+                  and backend.name == "numpy" else f" {'sg/hand':>8}"))
     rows = []
     for name, sides, batch, repeat in benches:
-        t = time_rounds(sides(batch), repeat)
-        ours, hand, ratio = t["scratchgan"], t["by hand"], t[("ratio", "scratchgan", "by hand")]
-        print(f"{name:<44} {batch:>5} {ours * 1e3:>9.3f} ms {hand * 1e3:>9.3f} ms "
-              f"{ratio:>6.2f}x", flush=True)
-        rows.append({"name": name, "batch": batch, "ms_scratchgan": ours * 1e3,
-                     "ms_by_hand": hand * 1e3, "ratio": ratio, "backend": backend.name})
+        t = time_rounds(sides(batch), repeat, args.rounds)
+        row = {"name": name, "batch": batch, "backend": backend.name,
+               "ms_scratchgan": t["scratchgan"] * 1e3, "ms_by_hand": t["by hand"] * 1e3,
+               "ratio_by_hand": t[("ratio", "scratchgan", "by hand")]}
+        line = (f"{name:<41} {batch:>5} {row['ms_scratchgan']:>8.3f} ms "
+                f"{row['ms_by_hand']:>8.3f} ms")
+        if "torch" in t:
+            row["ms_torch"] = t["torch"] * 1e3
+            row["ratio_torch"] = t[("ratio", "scratchgan", "torch")]
+            line += f" {row['ms_torch']:>8.3f} ms"
+        line += f" {row['ratio_by_hand']:>7.2f}x"
+        if "torch" in t:
+            line += f" {row['ratio_torch']:>7.2f}x"
+        print(line, flush=True)
+        rows.append(row)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)
             f.write("\n")
-

@@ -116,3 +116,75 @@ def check_same_gan_iteration(preset: str = "pytorch-gan", iterations: int = 2, b
     return diffs[worst]
 
 
+
+
+def check_torch_gan_iteration(preset: str = "pytorch-gan", iterations: int = 2, batch: int = 16,
+                              rtol: float = 1e-8) -> float:
+    """The PyTorch GAN iteration updates G, D and the EMA as MLPGAN.train_step does (float64,
+    same weights, same real batches and z's); the losses agree too.
+
+    Linear biases just before a BatchNorm are left out: BatchNorm subtracts them again, so
+    their gradient is 0 in exact arithmetic and what Adam does with the rounding noise
+    differs between any two implementations (and changes nothing downstream); so is
+    BatchNorm's running mean, which carries them.
+    Returns the largest relative difference seen.
+    """
+    from .torch_side import TorchGAN
+
+    backend.seed(3)
+    gan = make_gan(preset, batch)
+    _cast(gan, "float64")
+    twin = TorchGAN(gan)
+    rng = numpy.random.default_rng(4)
+    zs = [rng.standard_normal((batch, gan.cfg.z_dim)) for _ in range(2 * iterations)]
+    reals = [rng.uniform(-1, 1, (batch, 784)) for _ in range(iterations)]
+    gan_zs, twin_zs = iter(zs), iter(zs)
+    gan.sample_z = lambda n: sg.Tensor(backend.asarray(next(gan_zs)))
+    twin.sample_z = lambda n: _torch().from_numpy(next(twin_zs).copy())
+    for real in reals:
+        ours_stats = gan.train_step([sg.Tensor(backend.asarray(real))])
+        twin_stats = twin.train_step([_torch().from_numpy(real.copy())])
+
+    diffs = {f"stats[{k}]": _rel_diff(ours_stats[k], twin_stats[k]) for k in ours_stats}
+    pairs = [("G", gan.G, twin.G), ("D", gan.D, twin.D)]
+    if gan.G_ema is not None:
+        pairs.append(("G_ema", gan.G_ema, twin.G_ema))
+    for name, net, twin_net in pairs:
+        layers = list(net)
+        for i, m in enumerate(layers):
+            if not isinstance(m, (nn.Linear, nn.BatchNorm1d)):
+                continue
+            before_bn = i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm1d)
+            diffs[f"{name}[{i}].weight"] = _rel_diff(m.weight.data, twin_net[i].weight.detach().numpy())
+            if not (isinstance(m, nn.Linear) and before_bn):
+                diffs[f"{name}[{i}].bias"] = _rel_diff(m.bias.data, twin_net[i].bias.detach().numpy())
+            if isinstance(m, nn.BatchNorm1d):
+                diffs[f"{name}[{i}].running_var"] = _rel_diff(m.running_var, twin_net[i].running_var.numpy())
+    worst = max(diffs, key=diffs.get)
+    assert diffs[worst] <= rtol, (f"torch bench mismatch ({preset}): {worst} differs by "
+                                  f"{diffs[worst]:.1e} (relative)")
+    return diffs[worst]
+
+
+def check_torch_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1), rtol: float = 1e-8) -> float:
+    """The PyTorch MLP step gives the engine's gradients (float64)."""
+    from .torch_side import mlp_step_torch
+
+    torch, xp = _torch(), backend.xp
+    raw = mlp_weights(sizes, xp, dtype="float64")
+    params = [(sg.Tensor(W, requires_grad=True), sg.Tensor(b, requires_grad=True)) for W, b in raw]
+    twin = [tuple(torch.from_numpy(backend.to_numpy(a).copy()).requires_grad_() for a in Wb)
+            for Wb in raw]
+    x = xp.random.RandomState(2).standard_normal((batch, sizes[0]))
+    t = xp.ones((batch, 1))
+    mlp_step_scratchgan(params, sg.Tensor(x), sg.Tensor(t))
+    mlp_step_torch(twin, torch.from_numpy(backend.to_numpy(x)), torch.from_numpy(backend.to_numpy(t)))
+    worst = max(_rel_diff(p.grad.data, q.grad.numpy())
+                for Wb, Wb_twin in zip(params, twin) for p, q in zip(Wb, Wb_twin))
+    assert worst <= rtol, f"torch MLP bench mismatch: gradients differ by {worst:.1e} (relative)"
+    return worst
+
+
+def _torch():
+    import torch
+    return torch

@@ -39,3 +39,12 @@ def test_a_wrong_by_hand_gradient_is_caught(backend, monkeypatch):
     monkeypatch.setattr(handwritten, "tanh_backward", lambda gy, y: original(gy, y) * (1 + 1e-6))
     with pytest.raises(AssertionError, match="GAN bench mismatch"):
         same_math.check_same_gan_iteration(iterations=1, batch=8)
+
+
+def test_torch_side_computes_what_scratchgan_computes():
+    """Where torch is installed (it is never a dependency): the PyTorch column's MLP step and
+    GAN iterations match the engine in float64, so its timings compare like with like."""
+    pytest.importorskip("torch")
+    assert same_math.check_torch_mlp_gradients(batch=4, sizes=(20, 16, 8, 1)) <= 1e-8
+    assert same_math.check_torch_gan_iteration("pytorch-gan", iterations=2, batch=8) <= 1e-8
+    assert same_math.check_torch_gan_iteration("default", iterations=8, batch=8) <= 1e-8
