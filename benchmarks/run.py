@@ -19,6 +19,7 @@ Before timing, every side is checked to compute the same numbers (benchmarks/sam
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import statistics
 import time
@@ -40,6 +41,16 @@ except ImportError:            # torch is never a dependency: the table just has
 TORCH_HINT = ("torch: not installed, so no PyTorch column (for one: a venv of its own with "
               "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu "
               "numpy matplotlib tqdm, then PYTHONPATH=$PWD that-venv/bin/python -m benchmarks)")
+
+
+def _blas() -> str:
+    """NumPy's BLAS and its thread setting: the matrix products are most of every row."""
+    threads = f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
+    try:                                # mode="dicts" is NumPy ≥ 1.26
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}, {threads}"
+    except (TypeError, KeyError):
+        return threads
 
 
 def _sync():
@@ -129,6 +140,9 @@ def main(argv=None) -> None:
                         "GAN rows a quarter of it)")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
+    parser.add_argument("--torch-threads", type=int, default=torch_side.THREADS if torch else 2,
+                        help="torch.set_num_threads (default 2, the cores of the reference "
+                        "machine; NumPy's BLAS takes OPENBLAS_NUM_THREADS from the environment)")
     parser.add_argument("--json", metavar="PATH", default=None,
                         help="also write the measured rows to this JSON file")
     args = parser.parse_args(argv)
@@ -139,7 +153,7 @@ def main(argv=None) -> None:
     same_math.check_same_mlp_gradients()
     worst = max(same_math.check_same_gan_iteration("pytorch-gan"),
                 same_math.check_same_gan_iteration("default", iterations=8))
-    print(f"backend: {backend.name}, numpy {numpy.__version__}    (medians of {args.rounds} "
+    print(f"backend: {backend.name}, numpy {numpy.__version__} ({_blas()})    (medians of {args.rounds} "
           f"rounds taking turns, {args.repeat} calls per side per round, GAN rows "
           f"{gan_repeat}; float32)")
     print(f"checked: by hand = scratchgan (float64: MLP gradients; 2 pytorch-gan and 8 default "
@@ -149,7 +163,7 @@ def main(argv=None) -> None:
     elif backend.name != "numpy":
         print(f"torch: the CPU column is left out on the {backend.name} backend")
     else:
-        torch.set_num_threads(torch_side.THREADS)
+        torch.set_num_threads(args.torch_threads)
         worst = max(same_math.check_torch_mlp_gradients(),
                     same_math.check_torch_gan_iteration("pytorch-gan"),
                     same_math.check_torch_gan_iteration("default", iterations=8))
