@@ -153,8 +153,8 @@ def main(argv=None) -> None:
     same_math.check_same_mlp_gradients()
     worst = max(same_math.check_same_gan_iteration("pytorch-gan"),
                 same_math.check_same_gan_iteration("default", iterations=8))
-    print(f"backend: {backend.name}, numpy {numpy.__version__} ({_blas()})    (medians of {args.rounds} "
-          f"rounds taking turns, {args.repeat} calls per side per round, GAN rows "
+    print(f"backend: {backend.name}, numpy {numpy.__version__} ({_blas()})    (medians of "
+          f"{args.rounds} rounds taking turns, {args.repeat} calls per side per round, GAN rows "
           f"{gan_repeat}; float32)")
     print(f"checked: by hand = scratchgan (float64: MLP gradients; 2 pytorch-gan and 8 default "
           f"GAN iterations, max rel. diff {worst:.1e})")

@@ -23,7 +23,8 @@ def make_gan(preset: str, batch: int) -> MLPGAN:
     return MLPGAN(dataclasses.replace(PRESETS[preset], batch_size=batch))
 
 
-def check_same_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1), rtol: float = 1e-8) -> float:
+def check_same_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1),
+                             rtol: float = 1e-8) -> float:
     """The engine's MLP step and the by-hand one give the same gradients (float64).
 
     Returns the largest difference relative to each gradient's largest entry."""
@@ -155,18 +156,20 @@ def check_torch_gan_iteration(preset: str = "pytorch-gan", iterations: int = 2, 
             if not isinstance(m, (nn.Linear, nn.BatchNorm1d)):
                 continue
             before_bn = i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm1d)
-            diffs[f"{name}[{i}].weight"] = _rel_diff(m.weight.data, twin_net[i].weight.detach().numpy())
+            t = twin_net[i]
+            diffs[f"{name}[{i}].weight"] = _rel_diff(m.weight.data, t.weight.detach().numpy())
             if not (isinstance(m, nn.Linear) and before_bn):
-                diffs[f"{name}[{i}].bias"] = _rel_diff(m.bias.data, twin_net[i].bias.detach().numpy())
+                diffs[f"{name}[{i}].bias"] = _rel_diff(m.bias.data, t.bias.detach().numpy())
             if isinstance(m, nn.BatchNorm1d):
-                diffs[f"{name}[{i}].running_var"] = _rel_diff(m.running_var, twin_net[i].running_var.numpy())
+                diffs[f"{name}[{i}].running_var"] = _rel_diff(m.running_var, t.running_var.numpy())
     worst = max(diffs, key=diffs.get)
     assert diffs[worst] <= rtol, (f"torch bench mismatch ({preset}): {worst} differs by "
                                   f"{diffs[worst]:.1e} (relative)")
     return diffs[worst]
 
 
-def check_torch_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1), rtol: float = 1e-8) -> float:
+def check_torch_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1),
+                              rtol: float = 1e-8) -> float:
     """The PyTorch MLP step gives the engine's gradients (float64)."""
     from .torch_side import mlp_step_torch
 
@@ -178,7 +181,7 @@ def check_torch_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1), rtol: fl
     x = xp.random.RandomState(2).standard_normal((batch, sizes[0]))
     t = xp.ones((batch, 1))
     mlp_step_scratchgan(params, sg.Tensor(x), sg.Tensor(t))
-    mlp_step_torch(twin, torch.from_numpy(backend.to_numpy(x)), torch.from_numpy(backend.to_numpy(t)))
+    mlp_step_torch(twin, *(torch.from_numpy(backend.to_numpy(a)) for a in (x, t)))
     worst = max(_rel_diff(p.grad.data, q.grad.numpy())
                 for Wb, Wb_twin in zip(params, twin) for p, q in zip(Wb, Wb_twin))
     assert worst <= rtol, f"torch MLP bench mismatch: gradients differ by {worst:.1e} (relative)"
