@@ -30,9 +30,11 @@ test: $(READY)
 test-faults: $(READY)
 	$(PY) tests/faults/kill_loop.py
 
-## make bench: timings (scratchgan vs plain NumPy); never part of the tests
+## make bench: timings (scratchgan vs plain NumPy, and PyTorch CPU where torch is installed:
+## it is never a dependency); never part of the tests.  benchmarks/ is no package of ours:
+## python -m finds it from the repository root
 bench: $(READY)
-	$(PY) -m scratchgan.bench
+	$(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

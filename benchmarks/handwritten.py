@@ -1,58 +1,29 @@
-"""``make bench``: scratchgan against the same math written by hand in plain NumPy/CuPy.
+"""The same math as scratchgan's MLP and MLP GAN, written out by hand on raw arrays.
 
-Timings live here, never in the tests.  Each row times the same computation twice, once
-through scratchgan's autograd and once written out by hand (forward and backward) in the
-array library itself, and reports the ratio.
+The reference side of ``make bench``: every forward and every backward spelled out in the
+array library itself (NumPy, or CuPy), with no autograd, so the benchmark can say what
+scratchgan's graph, Function calls and Tensors cost on top of the arithmetic.  It lives
+outside the package on purpose: it is a second GAN, nn and Adam, which no user of
+scratchgan should import — only the benchmark and its equivalence test do.
 
-    1. an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
-    2. one whole GAN iteration of the ``pytorch-gan`` preset (D step + G step, with Adam):
-       ``MLPGAN.train_step`` against ``HandGAN.train_step`` below
+    mlp_step_by_hand   an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
+    HandGAN            MLPGAN.train_step with the same layers, losses, Adam, packing, reuse
+                       of D's fakes and EMA (the pytorch-gan and default presets)
 
-    python -m scratchgan.bench [--repeat N] [--backend numpy|cupy] [--json PATH]
+``benchmarks/same_math.py`` checks that both compute the same numbers.
 """
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 import math
-import statistics
-import time
 
 from scratchgan.backend import numpy   # the by-hand side runs on raw arrays
 
 import scratchgan as sg
 from scratchgan import backend, nn
 from scratchgan import functional as F
-from scratchgan.models.mlp_gan import MLPGAN, PRESETS
+from scratchgan.models.mlp_gan import MLPGAN
 
 SLOPE = 0.2
-
-
-def _sync():
-    if backend.name == "cupy":
-        backend.xp.cuda.Device().synchronize()
-
-
-def time_pair(fn_a, fn_b, repeat: int, rounds: int = 7) -> tuple[float, float, float]:
-    """Seconds per call of fn_a and fn_b, and the ratio a/b.
-
-    The two are timed in alternating rounds of ``repeat`` calls each, so drift in the
-    machine's speed hits both alike; each figure is the median over the rounds, the ratio
-    the median of the per-round ratios.
-    """
-    fn_a(), fn_b()
-    _sync()
-    times_a, times_b = [], []
-    for _ in range(rounds):
-        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
-            start = time.perf_counter()
-            for _ in range(repeat):
-                fn()
-            _sync()
-            times.append((time.perf_counter() - start) / repeat)
-    ratio = statistics.median(a / b for a, b in zip(times_a, times_b))
-    return statistics.median(times_a), statistics.median(times_b), ratio
 
 
 # --- the by-hand side: each layer's forward and backward on raw arrays --------------------
@@ -122,7 +93,7 @@ def batchnorm_backward(gy, x_hat, inv_std, gamma):
     return gx, ((gy * x_hat).sum(axis=0), gy.sum(axis=0))
 
 
-# --- 1. forward + backward of an MLP 784→512→256→1 ---------------------------------------
+# --- an MLP 784→512→256→1: forward, loss, backward ----------------------------------
 def mlp_weights(sizes, xp, dtype="float32", seed=0):
     rng = xp.random.RandomState(seed)
     return [(rng.standard_normal((n_out, n_in)).astype(dtype) * 0.02,
@@ -163,41 +134,7 @@ def mlp_step_by_hand(params, x, target):
     return loss, grads
 
 
-def bench_mlp(batch: int, repeat: int) -> tuple[float, float, float]:
-    xp = backend.xp
-    sizes = (784, 512, 256, 1)
-    raw = mlp_weights(sizes, xp)
-    params = [(sg.Tensor(W, requires_grad=True), sg.Tensor(b, requires_grad=True)) for W, b in raw]
-    rng = xp.random.RandomState(1)
-    x = rng.standard_normal((batch, 784)).astype("float32")
-    target = xp.ones((batch, 1), dtype="float32")
-    xt, tt = sg.Tensor(x), sg.Tensor(target)
-
-    def ours():
-        for W, b in params:
-            W.grad = b.grad = None
-        mlp_step_scratchgan(params, xt, tt)
-
-    def by_hand():
-        mlp_step_by_hand(raw, x, target)
-
-    return time_pair(ours, by_hand, repeat)
-
-
-def check_same_math():
-    """The two sides compute the same gradients (so the timing compares like with like)."""
-    xp = backend.xp
-    raw = mlp_weights((784, 512, 256, 1), xp, dtype="float64")
-    params = [(sg.Tensor(W, requires_grad=True), sg.Tensor(b, requires_grad=True)) for W, b in raw]
-    x = xp.random.RandomState(2).standard_normal((8, 784))
-    t = xp.ones((8, 1))
-    mlp_step_scratchgan(params, sg.Tensor(x), sg.Tensor(t))
-    _, grads = mlp_step_by_hand(raw, x, t)
-    for (W, b), (gW, gb) in zip(params, reversed(grads)):
-        assert xp.allclose(W.grad.data, gW) and xp.allclose(b.grad.data, gb), "bench mismatch"
-
-
-# --- 2. one GAN iteration of the pytorch-gan preset, by hand -----------------------------
+# --- one GAN iteration, by hand ---------------------------------------------------------
 # The layers as small objects: ``params`` (the arrays Adam updates, in place), forward(x)
 # → (y, saved), backward(gy, saved, need_gx, need_params) → (dL/dx, grads of params).
 # ``saved`` is handed back rather than kept, so one net can run forward twice (D on the
@@ -336,37 +273,52 @@ class HandAdam:
 
 
 class HandGAN:
-    """MLPGAN.train_step for the pytorch-gan preset (k = 1, real label 1, non-saturating
-    G loss, no EMA, no dropout), with raw arrays and every gradient written out.
+    """MLPGAN.train_step with raw arrays and every gradient written out: the ``pytorch-gan``
+    and ``default`` presets (real label 1, non-saturating G loss, no dropout, no spectral
+    norm; packing, reuse of D's fakes and the EMA of G as the config says).
 
-    G: z(100) → 128 → LReLU → 256 → BN → LReLU → 512 → BN → LReLU → 1024 → BN → LReLU
-       → 784 → Tanh;     D: 784 → 512 → LReLU → 256 → LReLU → 1 (a logit).
+    pytorch-gan  G: z(100) → 128 → LReLU → 256 → BN → LReLU → 512 → BN → LReLU → 1024 → BN
+                    → LReLU → 784 → Tanh;   D: 784 → 512 → LReLU → 256 → LReLU → 1 (a logit)
+    default      G: z(100) → 256 → LReLU → 512 → LReLU → 1024 → LReLU → 784 → Tanh;
+                 D on pairs: 1568 → 512 → LReLU → 256 → LReLU → 1;   G reuses D's fakes;
+                 EMA of G every 8th G step
     """
 
     def __init__(self, gan: MLPGAN, seed: int = 0):
-        cfg = gan.cfg
-        setup = (cfg.k, cfg.real_label, cfg.g_loss, cfg.ema_decay, getattr(cfg, "pack", 1))
-        if setup != (1, 1.0, "nonsaturating", 0.0, 1):
-            raise ValueError("HandGAN implements the pytorch-gan preset's training only")
+        cfg = self.cfg = gan.cfg
+        setup = (cfg.real_label, cfg.g_loss, cfg.d_dropout, cfg.d_spectral_norm)
+        if setup != (1.0, "nonsaturating", 0.0, False):
+            raise ValueError("HandGAN implements real label 1, the non-saturating G loss, no "
+                             "dropout and no spectral norm")
+        if cfg.ema_decay > 0 and cfg.g_batchnorm:
+            raise ValueError("HandGAN's EMA does not copy BatchNorm statistics")
         self.G = HandNet([hand_layer(m) for m in gan.G])
         self.D = HandNet([hand_layer(m) for m in gan.D])
         self.opt_g = HandAdam(self.G.params, cfg.lr_g, cfg.betas)
         self.opt_d = HandAdam(self.D.params, cfg.lr_d, cfg.betas)
-        self.z_dim, self.batch_size = cfg.z_dim, cfg.batch_size
+        self.G_ema = [p.copy() for p in self.G.params] if cfg.ema_decay > 0 else None
+        self.g_steps = 0
         self.rng = numpy.random.default_rng(seed)
 
     def sample_z(self, n):
         """As backend.random_normal: drawn on the CPU, then moved to the array library."""
         dtype = self.G.params[0].dtype
-        return backend.xp.asarray(self.rng.normal(0.0, 1.0, (n, self.z_dim)).astype(dtype))
+        return backend.xp.asarray(self.rng.normal(0.0, 1.0, (n, self.cfg.z_dim)).astype(dtype))
 
-    def d_step(self, real) -> dict:
+    def discriminate(self, images):
+        """D's logits and what its backward needs; with packing, D sees rows of ``pack``
+        images side by side (a reshape: the gradient comes back by the inverse reshape)."""
+        pack = self.cfg.pack
+        return self.D.forward(images.reshape(images.shape[0] // pack, pack * images.shape[1]))
+
+    def d_step(self, real, fake=None) -> dict:
         """L_D = −mean log σ(D(x)) − mean log σ(−D(G(z))); gradients for D only.
         D runs once over [real; fake], as MLPGAN.d_step does."""
         xp = backend.get_array_module(real)
-        fake, _ = self.G.forward(self.sample_z(real.shape[0]))     # G's backward not needed
-        logits, saved = self.D.forward(xp.concatenate([real, fake]))
-        n = real.shape[0]
+        if fake is None:
+            fake, _ = self.G.forward(self.sample_z(real.shape[0]))   # G's backward not needed
+        logits, saved = self.discriminate(xp.concatenate([real, fake]))
+        n = real.shape[0] // self.cfg.pack
         real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = -log_sigmoid(real_logits).mean() - log_sigmoid(-fake_logits).mean()
         # d/dl of −mean log σ(l) is −σ(−l)/N;  of −mean log σ(−l) it is σ(l)/N
@@ -377,143 +329,41 @@ class HandGAN:
         return {"d_loss": float(d_loss), "d_real": float(sigmoid(real_logits).mean()),
                 "d_fake": float(sigmoid(fake_logits).mean())}
 
-    def g_step(self, n: int) -> dict:
+    def g_step(self, n: int, fake=None, g_saved=None) -> dict:
         """L_G = −mean log σ(D(G(z))): the gradient goes through a frozen D (no gradients
-        for D's weights) into G."""
-        fake, g_saved = self.G.forward(self.sample_z(n))
-        logits, d_saved = self.D.forward(fake)
+        for D's weights) into G.  The fakes are drawn here unless given with G's saved
+        forward (then D judges them again, as just updated)."""
+        if fake is None:
+            fake, g_saved = self.G.forward(self.sample_z(n))
+        logits, d_saved = self.discriminate(fake)
         g_loss = -log_sigmoid(logits).mean()
         g_fake, _ = self.D.backward(-sigmoid(-logits) / logits.size, d_saved, need_params=False)
-        _, grads = self.G.backward(g_fake, g_saved, need_input_grad=False)
+        _, grads = self.G.backward(g_fake.reshape(fake.shape), g_saved, need_input_grad=False)
         self.opt_g.step(grads)
+        self.g_steps += 1
+        self._update_ema()
         return {"g_loss": float(g_loss)}
 
+    def _update_ema(self) -> None:
+        """θ_ema ← d·θ_ema + (1 − d)·θ every n-th G step, d = min(decay, (1 + t)/(c + t))ⁿ
+        (MLPGAN._update_ema's warm-up).  MLPGAN also copies G's BatchNorm statistics into
+        its EMA copy; no preset has both, so HandGAN refuses that setup rather than skip it."""
+        cfg, t = self.cfg, self.g_steps
+        if self.G_ema is None or t % cfg.ema_every:
+            return
+        xp = backend.get_array_module(self.G_ema[0])
+        d = min(cfg.ema_decay, (1 + t) / (cfg.ema_warmup + t)) ** cfg.ema_every
+        for theta_ema, theta in zip(self.G_ema, self.G.params):
+            theta_ema *= d
+            theta_ema += xp.multiply(theta, 1 - d)
+
     def train_step(self, real_batches) -> dict:
-        stats = {}
-        for real in real_batches:
-            stats = self.d_step(real)
-        stats.update(self.g_step(self.batch_size))
+        stats, fake, g_saved = {}, None, None
+        for j, real in enumerate(real_batches):
+            if self.cfg.reuse_fakes and j == len(real_batches) - 1:
+                fake, g_saved = self.G.forward(self.sample_z(real.shape[0]))
+                stats = self.d_step(real, fake)
+            else:
+                stats = self.d_step(real)
+        stats.update(self.g_step(self.cfg.batch_size, fake, g_saved))
         return stats
-
-
-def pytorch_gan(batch: int) -> MLPGAN:
-    """The preset, with its batch size set to ``batch`` (train_step's G step uses it)."""
-    return MLPGAN(dataclasses.replace(PRESETS["pytorch-gan"], batch_size=batch))
-
-
-def bench_gan(batch: int, repeat: int) -> tuple[float, float, float]:
-    backend.seed(0)
-    gan = pytorch_gan(batch)
-    hand = HandGAN(gan, seed=1)
-    real = backend.asarray(numpy.random.default_rng(2).uniform(-1, 1, (batch, 784))
-                           .astype("float32"))
-    real_t = sg.Tensor(real)
-    return time_pair(lambda: gan.train_step([real_t]), lambda: hand.train_step([real]),
-                     repeat)
-
-
-def _cast(gan: MLPGAN, dtype: str) -> None:
-    """Every parameter and BatchNorm statistic of ``gan`` converted to ``dtype``."""
-    for net in (gan.G, gan.D):
-        for p in net.parameters():
-            p.data = p.data.astype(dtype)
-        for m in net.modules():
-            if isinstance(m, nn.BatchNorm1d):
-                m.running_mean = m.running_mean.astype(dtype)
-                m.running_var = m.running_var.astype(dtype)
-
-
-def _rel_diff(ours, hand, scale=None) -> float:
-    """max |ours − hand| / scale, the scale max |hand| unless given."""
-    ours, hand = backend.to_numpy(ours), backend.to_numpy(hand)
-    scale = numpy.abs(hand).max() if scale is None else scale
-    return float(numpy.abs(ours - hand).max() / max(scale, 1e-300))
-
-
-def check_same_gan_iteration(iterations: int = 2, batch: int = 16, rtol: float = 1e-8) -> float:
-    """The by-hand GAN iteration updates every array exactly as MLPGAN.train_step does.
-
-    In float64, from the same weights, on the same real batches and the same z's: after
-    ``iterations`` steps, the losses, G's and D's weights, BN's running statistics and
-    Adam's moments agree to ``rtol``, relative to each array's largest entry.  Adam's
-    moments are compared relative to the optimizer's largest, because the gradient of a
-    Linear bias just before a BatchNorm is exactly 0 in exact arithmetic: only rounding
-    noise, on both sides.  (The weights alone would check little after one step: Adam's
-    first step is ≈ η·sign(g) whatever g's size; m = (1 − β₁)g checks g itself.)
-    Returns the largest relative difference seen.
-    """
-    backend.seed(3)
-    gan = pytorch_gan(batch)
-    _cast(gan, "float64")
-    hand = HandGAN(gan)
-    rng = numpy.random.default_rng(4)
-    zs = [backend.asarray(rng.standard_normal((batch, gan.cfg.z_dim)))
-          for _ in range(2 * iterations)]                    # one for D's step, one for G's
-    reals = [backend.asarray(rng.uniform(-1, 1, (batch, 784))) for _ in range(iterations)]
-    gan_zs, hand_zs = iter(zs), iter(zs)
-    gan.sample_z = lambda n: sg.Tensor(next(gan_zs).copy())
-    hand.sample_z = lambda n: next(hand_zs).copy()
-    for real in reals:
-        ours_stats = gan.train_step([sg.Tensor(real)])
-        hand_stats = hand.train_step([real])
-
-    diffs = {f"stats[{k}]": _rel_diff(ours_stats[k], hand_stats[k]) for k in ours_stats}
-    for name, net, hand_net in (("G", gan.G, hand.G), ("D", gan.D, hand.D)):
-        assert len(list(net.parameters())) == len(hand_net.params), f"{name}: other layers"
-        for i, (p, q) in enumerate(zip(net.parameters(), hand_net.params)):
-            diffs[f"{name} parameter {i}"] = _rel_diff(p.data, q)
-        bns = [m for m in net if isinstance(m, nn.BatchNorm1d)]
-        hand_bns = [m for m in hand_net.layers if isinstance(m, HandBatchNorm1d)]
-        for i, (m, h) in enumerate(zip(bns, hand_bns)):
-            diffs[f"{name} BN {i} running_mean"] = _rel_diff(m.running_mean, h.running_mean)
-            diffs[f"{name} BN {i} running_var"] = _rel_diff(m.running_var, h.running_var)
-    for name, opt, hand_opt in (("G", gan.opt_g, hand.opt_g), ("D", gan.opt_d, hand.opt_d)):
-        assert [opt.steps[i] for i in range(len(opt.params))] == hand_opt.t, f"Adam {name}: t"
-        for slot in ("m", "v"):
-            ours = [getattr(opt, slot)[i] for i in range(len(opt.params))]
-            theirs = getattr(hand_opt, slot)
-            scale = max(float(abs(a).max()) for a in theirs)
-            for i, (a, b) in enumerate(zip(ours, theirs)):
-                diffs[f"Adam {name} {slot} {i}"] = _rel_diff(a, b, scale)
-    worst = max(diffs, key=diffs.get)
-    assert diffs[worst] <= rtol, (f"GAN bench mismatch: {worst} differs by {diffs[worst]:.1e} "
-                                  f"(relative)")
-    return diffs[worst]
-
-
-# --- the table -----------------------------------------------------------------------
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
-    parser.add_argument("--json", metavar="PATH", default=None,
-                        help="also write the measured rows to this JSON file")
-    args = parser.parse_args(argv)
-    if args.backend:
-        sg.use_backend(args.backend)
-    gan_repeat = max(3, args.repeat // 4)
-    check_same_math()
-    worst = check_same_gan_iteration()
-    print(f"backend: {backend.name}    (medians of 7 alternating rounds of {args.repeat} "
-          f"calls, GAN rows {gan_repeat}; float32)")
-    print(f"checked: same gradients (MLP); same GAN iteration (float64, max rel. diff "
-          f"{worst:.1e})")
-    print(f"{'what':<44} {'batch':>5} {'scratchgan':>12} {'by hand':>12} {'ratio':>7}")
-    benches = [("MLP 784-512-256-1 forward+backward", bench_mlp, args.repeat),
-               ("GAN iteration (pytorch-gan, D+G step)", bench_gan, gan_repeat)]
-    rows = []
-    for name, bench, repeat in benches:
-        for batch in (64, 256):
-            ours, hand, ratio = bench(batch, repeat)
-            print(f"{name:<44} {batch:>5} {ours * 1e3:>9.3f} ms {hand * 1e3:>9.3f} ms "
-                  f"{ratio:>6.2f}x", flush=True)
-            rows.append({"name": name, "batch": batch, "ms_scratchgan": ours * 1e3,
-                         "ms_by_hand": hand * 1e3, "ratio": ratio, "backend": backend.name})
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
-            f.write("\n")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,202 @@
+"""The timing table of ``make bench``: scratchgan against the same math by hand in NumPy,
+and against PyTorch on the CPU where torch is installed.
+
+Timings live here, never in the tests.  Each row times the same computation through
+scratchgan's autograd, written out by hand (forward and backward) in the array library
+itself, and in PyTorch (2 threads), and reports the ratios.
+
+    1. an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
+    2. one whole GAN iteration (D step + G step, with Adam): ``MLPGAN.train_step`` against
+       ``HandGAN.train_step`` and ``TorchGAN.train_step``, for the ``pytorch-gan`` preset at
+       batch 64 and the ``default`` preset (D on pairs, G reuses D's fakes, EMA every 8th
+       step) at 128
+
+Before timing, every side is checked to compute the same numbers (benchmarks/same_math.py).
+
+    python -m benchmarks [--repeat N] [--rounds R] [--backend numpy|cupy] [--json PATH]
+    (from the repository root; run it with a Python that has torch for the third column)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import json
+import statistics
+import time
+
+from scratchgan.backend import numpy
+
+import scratchgan as sg
+from scratchgan import backend
+
+from . import same_math
+from .handwritten import HandGAN, mlp_step_by_hand, mlp_step_scratchgan, mlp_weights
+
+try:
+    import torch
+    from . import torch_side
+except ImportError:            # torch is never a dependency: the table just has no torch column
+    torch = None
+
+TORCH_HINT = ("torch: not installed, so no PyTorch column (for one: a venv of its own with "
+              "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu "
+              "numpy matplotlib tqdm, then PYTHONPATH=$PWD that-venv/bin/python -m benchmarks)")
+
+
+def _blas() -> str:
+    """NumPy's BLAS and its thread setting: the matrix products are most of every row."""
+    threads = f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
+    try:                                # mode="dicts" is NumPy ≥ 1.26
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas.get('version', '')}, {threads}"
+    except (TypeError, KeyError):
+        return threads
+
+
+def _sync():
+    if backend.name == "cupy":
+        backend.xp.cuda.Device().synchronize()
+
+
+def time_rounds(fns: dict, repeat: int, rounds: int = 7) -> dict:
+    """Seconds per call of each function in ``fns`` (name → callable), median over rounds.
+
+    The functions take turns within each round (``repeat`` calls each, the first to go
+    rotating from round to round), so drift in the machine's speed hits every side alike.
+    Also returns, under ``("ratio", a, b)``, the median of the per-round ratios a/b for
+    each pair, which drift cancels out of better than the ratio of the medians.
+    """
+    for fn in fns.values():
+        fn()
+    _sync()
+    names = list(fns)
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn = fns[name]
+            start = time.perf_counter()
+            for _ in range(repeat):
+                fn()
+            _sync()
+            times[name].append((time.perf_counter() - start) / repeat)
+    result = {name: statistics.median(t) for name, t in times.items()}
+    for a in names:
+        for b in names:
+            if a != b:
+                result[("ratio", a, b)] = statistics.median(
+                    x / y for x, y in zip(times[a], times[b]))
+    return result
+
+
+def mlp_sides(batch: int) -> dict:
+    """The MLP step, one callable per side, on the same weights and batch."""
+    xp = backend.xp
+    sizes = (784, 512, 256, 1)
+    raw = mlp_weights(sizes, xp)
+    params = [(sg.Tensor(W, requires_grad=True), sg.Tensor(b, requires_grad=True)) for W, b in raw]
+    rng = xp.random.RandomState(1)
+    x = rng.standard_normal((batch, 784)).astype("float32")
+    target = xp.ones((batch, 1), dtype="float32")
+    xt, tt = sg.Tensor(x), sg.Tensor(target)
+
+    def ours():
+        for W, b in params:
+            W.grad = b.grad = None
+        mlp_step_scratchgan(params, xt, tt)
+
+    sides = {"scratchgan": ours, "by hand": lambda: mlp_step_by_hand(raw, x, target)}
+    if torch is not None and backend.name == "numpy":
+        twin = [tuple(torch.from_numpy(a.copy()).requires_grad_() for a in Wb) for Wb in raw]
+        x_twin, target_twin = torch.from_numpy(x), torch.from_numpy(target)
+
+        def theirs():
+            for W, b in twin:
+                W.grad = b.grad = None          # as zero_grad(set_to_none=True)
+            torch_side.mlp_step_torch(twin, x_twin, target_twin)
+
+        sides["torch"] = theirs
+    return sides
+
+
+def gan_sides(preset: str, batch: int) -> dict:
+    """One GAN iteration of ``preset``, one callable per side, from the same weights."""
+    backend.seed(0)
+    gan = same_math.make_gan(preset, batch)
+    hand = HandGAN(gan, seed=1)
+    real = numpy.random.default_rng(2).uniform(-1, 1, (batch, 784)).astype("float32")
+    real_xp = backend.asarray(real)
+    real_t = sg.Tensor(real_xp)
+    sides = {"scratchgan": lambda: gan.train_step([real_t]),
+             "by hand": lambda: hand.train_step([real_xp])}
+    if torch is not None and backend.name == "numpy":
+        twin, real_twin = torch_side.TorchGAN(gan, seed=1), torch.from_numpy(real)
+        sides["torch"] = lambda: twin.train_step([real_twin])
+    return sides
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20, help="calls per round (MLP rows; "
+                        "GAN rows a quarter of it)")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
+    parser.add_argument("--torch-threads", type=int, default=torch_side.THREADS if torch else 2,
+                        help="torch.set_num_threads (default 2, the cores of the reference "
+                        "machine; NumPy's BLAS takes OPENBLAS_NUM_THREADS from the environment)")
+    parser.add_argument("--json", metavar="PATH", default=None,
+                        help="also write the measured rows to this JSON file")
+    args = parser.parse_args(argv)
+    if args.backend:
+        sg.use_backend(args.backend)
+    gan_repeat = max(3, args.repeat // 4)
+
+    same_math.check_same_mlp_gradients()
+    worst = max(same_math.check_same_gan_iteration("pytorch-gan"),
+                same_math.check_same_gan_iteration("default", iterations=8))
+    print(f"backend: {backend.name}, numpy {numpy.__version__} ({_blas()})    (medians of "
+          f"{args.rounds} rounds taking turns, {args.repeat} calls per side per round, GAN rows "
+          f"{gan_repeat}; float32)")
+    print(f"checked: by hand = scratchgan (float64: MLP gradients; 2 pytorch-gan and 8 default "
+          f"GAN iterations, max rel. diff {worst:.1e})")
+    if torch is None:
+        print(TORCH_HINT)
+    elif backend.name != "numpy":
+        print(f"torch: the CPU column is left out on the {backend.name} backend")
+    else:
+        torch.set_num_threads(args.torch_threads)
+        worst = max(same_math.check_torch_mlp_gradients(),
+                    same_math.check_torch_gan_iteration("pytorch-gan"),
+                    same_math.check_torch_gan_iteration("default", iterations=8))
+        print(f"torch: {torch.__version__}, {torch.get_num_threads()} threads; checked = "
+              f"scratchgan (float64, same runs, max rel. diff {worst:.1e})")
+
+    benches = [("MLP 784-512-256-1 forward+backward", mlp_sides, 64, args.repeat),
+               ("MLP 784-512-256-1 forward+backward", mlp_sides, 256, args.repeat),
+               ("GAN iteration pytorch-gan (D+G, Adam)",
+                lambda batch: gan_sides("pytorch-gan", batch), 64, gan_repeat),
+               ("GAN iteration default (D+G, Adam, EMA/8)",
+                lambda batch: gan_sides("default", batch), 128, gan_repeat)]
+    head = f"{'what':<41} {'batch':>5} {'scratchgan':>11} {'by hand':>11}"
+    print(head + (f" {'torch':>11} {'sg/hand':>8} {'sg/torch':>8}" if torch is not None
+                  and backend.name == "numpy" else f" {'sg/hand':>8}"))
+    rows = []
+    for name, sides, batch, repeat in benches:
+        t = time_rounds(sides(batch), repeat, args.rounds)
+        row = {"name": name, "batch": batch, "backend": backend.name,
+               "ms_scratchgan": t["scratchgan"] * 1e3, "ms_by_hand": t["by hand"] * 1e3,
+               "ratio_by_hand": t[("ratio", "scratchgan", "by hand")]}
+        line = (f"{name:<41} {batch:>5} {row['ms_scratchgan']:>8.3f} ms "
+                f"{row['ms_by_hand']:>8.3f} ms")
+        if "torch" in t:
+            row["ms_torch"] = t["torch"] * 1e3
+            row["ratio_torch"] = t[("ratio", "scratchgan", "torch")]
+            line += f" {row['ms_torch']:>8.3f} ms"
+        line += f" {row['ratio_by_hand']:>7.2f}x"
+        if "torch" in t:
+            line += f" {row['ratio_torch']:>7.2f}x"
+        print(line, flush=True)
+        rows.append(row)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+            f.write("\n")

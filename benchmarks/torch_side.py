@@ -1,0 +1,147 @@
+"""The same MLP step and MLP GAN iteration in PyTorch on the CPU: the third column of
+``make bench``.  Imported only where torch is installed; torch is never a dependency of
+scratchgan.
+
+What matches MLPGAN.train_step, detail by detail (``same_math.check_torch_gan_iteration``
+checks it in float64):
+  - the layers: the same Sequential of Linear / BatchNorm1d(eps, momentum) / LeakyReLU /
+    Tanh, with scratchgan's initial weights copied in (torch.nn.Linear stores W as (out, in),
+    as scratchgan does);
+  - D judges [real; fake] in one pass, packed ``pack`` samples to a row (a reshape);
+  - losses from logits: L_D = −mean log σ(D(x)) − mean log σ(−D(G(z))),
+    L_G = −mean log σ(D(G(z))) (non-saturating), real label 1;
+  - D's fakes are drawn without a graph, or, with ``reuse_fakes``, drawn once with G's graph
+    and used again, against the updated D, for G's step;
+  - D frozen (requires_grad off) during G's backward, so no gradient is computed for it;
+  - torch.optim.Adam with the config's lr and betas, eps 1e-8 (the same update; PyTorch
+    divides by √(1 − β₂ᵗ) where optim.Adam multiplies ε by it — equal up to rounding);
+  - the EMA of G every ``ema_every``-th G step with d = min(decay, (1 + t)/(c + t))ⁿ;
+  - the same four numbers read back to the host per iteration (the losses and D's means).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as TF
+
+from scratchgan import backend, nn
+from scratchgan.backend import numpy
+from scratchgan.models.mlp_gan import MLPGAN
+
+THREADS = 2
+
+
+def _tensor(array) -> torch.Tensor:
+    return torch.from_numpy(numpy.array(backend.to_numpy(array), copy=True))
+
+
+def torch_twin(net: nn.Sequential) -> torch.nn.Sequential:
+    """The PyTorch Sequential with ``net``'s layers and a copy of its weights and statistics."""
+    layers = []
+    for m in net:
+        if isinstance(m, nn.Linear):
+            t = torch.nn.Linear(m.in_features, m.out_features)
+            t.weight.data, t.bias.data = _tensor(m.weight.data), _tensor(m.bias.data)
+        elif isinstance(m, nn.BatchNorm1d):
+            t = torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum)
+            t.weight.data, t.bias.data = _tensor(m.weight.data), _tensor(m.bias.data)
+            t.running_mean, t.running_var = _tensor(m.running_mean), _tensor(m.running_var)
+        elif isinstance(m, nn.LeakyReLU):
+            t = torch.nn.LeakyReLU(m.negative_slope)
+        elif isinstance(m, nn.Tanh):
+            t = torch.nn.Tanh()
+        else:
+            raise TypeError(f"the torch GAN has no twin for {type(m).__name__}")
+        layers.append(t)
+    return torch.nn.Sequential(*layers)
+
+
+class TorchGAN:
+    """MLPGAN.train_step in PyTorch (the presets HandGAN covers)."""
+
+    def __init__(self, gan: MLPGAN, seed: int = 0):
+        cfg = self.cfg = gan.cfg
+        if (cfg.real_label, cfg.g_loss, cfg.d_dropout, cfg.d_spectral_norm) != (
+                1.0, "nonsaturating", 0.0, False):
+            raise ValueError("TorchGAN implements real label 1, the non-saturating G loss, no "
+                             "dropout and no spectral norm")
+        self.G, self.D = torch_twin(gan.G), torch_twin(gan.D)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+        self.G_ema = torch_twin(gan.G_ema) if gan.G_ema is not None else None
+        self.g_steps = 0
+        self.rng = numpy.random.default_rng(seed)
+
+    def sample_z(self, n: int) -> torch.Tensor:
+        z = torch.from_numpy(self.rng.normal(0.0, 1.0, (n, self.cfg.z_dim)))
+        return z.to(self.G[0].weight.dtype)
+
+    def discriminate(self, images: torch.Tensor) -> torch.Tensor:
+        pack = self.cfg.pack
+        return self.D(images.reshape(images.shape[0] // pack, pack * images.shape[1]))
+
+    def d_step(self, real: torch.Tensor, fake: torch.Tensor | None = None) -> dict:
+        if fake is None:
+            with torch.no_grad():
+                fake = self.G(self.sample_z(real.shape[0]))
+        logits = self.discriminate(torch.cat([real, fake]))
+        n = real.shape[0] // self.cfg.pack
+        real_logits, fake_logits = logits[:n], logits[n:]
+        d_loss = -TF.logsigmoid(real_logits).mean() - TF.logsigmoid(-fake_logits).mean()
+        self.opt_d.zero_grad()
+        d_loss.backward()
+        self.opt_d.step()
+        with torch.no_grad():
+            return {"d_loss": d_loss.item(), "d_real": torch.sigmoid(real_logits).mean().item(),
+                    "d_fake": torch.sigmoid(fake_logits).mean().item()}
+
+    def g_step(self, n: int, fake: torch.Tensor | None = None) -> dict:
+        params_d = list(self.D.parameters())
+        for p in params_d:
+            p.requires_grad_(False)
+        try:
+            if fake is None:
+                fake = self.G(self.sample_z(n))
+            g_loss = -TF.logsigmoid(self.discriminate(fake)).mean()
+            self.opt_g.zero_grad()
+            g_loss.backward()
+        finally:
+            for p in params_d:
+                p.requires_grad_(True)
+        self.opt_g.step()
+        self.g_steps += 1
+        self._update_ema()
+        return {"g_loss": g_loss.item()}
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        cfg, t = self.cfg, self.g_steps
+        if self.G_ema is None or t % cfg.ema_every:
+            return
+        d = min(cfg.ema_decay, (1 + t) / (cfg.ema_warmup + t)) ** cfg.ema_every
+        for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters()):
+            p_ema.mul_(d).add_(p, alpha=1 - d)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    def train_step(self, real_batches) -> dict:
+        stats, fake = {}, None
+        for j, real in enumerate(real_batches):
+            if self.cfg.reuse_fakes and j == len(real_batches) - 1:
+                fake = self.G(self.sample_z(real.shape[0]))     # graph kept for G's step
+                stats = self.d_step(real, fake.detach())
+            else:
+                stats = self.d_step(real)
+        stats.update(self.g_step(self.cfg.batch_size, fake))
+        return stats
+
+
+def mlp_step_torch(params, x, target) -> torch.Tensor:
+    """mlp_step_scratchgan in PyTorch: forward, BCE-with-logits loss, backward."""
+    h = x
+    for i, (W, b) in enumerate(params):
+        h = TF.linear(h, W, b)
+        if i < len(params) - 1:
+            h = TF.leaky_relu(h, 0.2)
+    loss = TF.binary_cross_entropy_with_logits(h, target)
+    loss.backward()
+    return loss

@@ -1,0 +1,50 @@
+"""The benchmark compares like with like: its by-hand NumPy side computes what scratchgan
+computes (float64, same weights, same inputs).  Only the numbers are checked here; how long
+anything takes is measured by ``make bench``, never asserted in a test."""
+import pathlib
+import sys
+
+import pytest
+
+# benchmarks/ sits next to the package, not inside it, and is not installed: import it from
+# the repository root
+ROOT = str(pathlib.Path(__file__).resolve().parents[1])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from benchmarks import same_math  # noqa: E402
+
+
+def test_by_hand_mlp_gives_the_engines_gradients(backend):
+    assert same_math.check_same_mlp_gradients(batch=4, sizes=(20, 16, 8, 1)) <= 1e-8
+
+
+def test_by_hand_gan_iteration_updates_every_array_as_mlpgan(backend):
+    """pytorch-gan: losses, weights, BatchNorm statistics and Adam's moments after two
+    iterations."""
+    assert same_math.check_same_gan_iteration("pytorch-gan", iterations=2, batch=8) <= 1e-8
+
+
+def test_by_hand_gan_packs_reuses_fakes_and_keeps_the_ema_as_mlpgan(backend):
+    """default: D on pairs, G's step on D's fakes, and eight iterations, so that the EMA of
+    G (updated every 8th step) has moved once."""
+    assert same_math.check_same_gan_iteration("default", iterations=8, batch=8) <= 1e-8
+
+
+def test_a_wrong_by_hand_gradient_is_caught(backend, monkeypatch):
+    """The check is not vacuous: a by-hand backward off by a little fails it."""
+    from benchmarks import handwritten
+
+    original = handwritten.tanh_backward
+    monkeypatch.setattr(handwritten, "tanh_backward", lambda gy, y: original(gy, y) * (1 + 1e-6))
+    with pytest.raises(AssertionError, match="GAN bench mismatch"):
+        same_math.check_same_gan_iteration(iterations=1, batch=8)
+
+
+def test_torch_side_computes_what_scratchgan_computes():
+    """Where torch is installed (it is never a dependency): the PyTorch column's MLP step and
+    GAN iterations match the engine in float64, so its timings compare like with like."""
+    pytest.importorskip("torch")
+    assert same_math.check_torch_mlp_gradients(batch=4, sizes=(20, 16, 8, 1)) <= 1e-8
+    assert same_math.check_torch_gan_iteration("pytorch-gan", iterations=2, batch=8) <= 1e-8
+    assert same_math.check_torch_gan_iteration("default", iterations=8, batch=8) <= 1e-8
