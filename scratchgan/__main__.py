@@ -311,6 +311,8 @@ def main(argv=None) -> int:
     """Run one command.  An expected failure (a bad setting, a damaged checkpoint, no data)
     ends in one line on stderr and exit status 2; a traceback means a bug."""
     from .data.mnist import MnistUnavailable
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)   # a redirected log shows each line as it comes
     args = build_parser().parse_args(argv)
     try:
         chosen = getattr(args, "train_backend", None) or args.backend

@@ -155,11 +155,17 @@ def update_metrics(out: Path, **sections) -> dict:
     return metrics
 
 
+def _say(line: str) -> None:
+    """One line of the run's log, flushed at once: a redirected log shows each epoch as it
+    ends, not when the buffer fills."""
+    print(line, flush=True)
+
+
 class Trainer:
     """Trains any model (see ``models/base.py``) on its data into a run folder."""
 
     def __init__(self, model, data, out_dir, seed: int = 0, progress: bool | None = None,
-                 log=print, resume_command: str | None = None, read_every: int = READ_EVERY):
+                 log=_say, resume_command: str | None = None, read_every: int = READ_EVERY):
         """``model`` is built by the caller, after seeding (``Trainer.create`` does both).
         ``seed`` is recorded with the run and fixes the pictures' z.  ``progress``: a live
         bar (None: only when stderr is a terminal; otherwise one line per epoch and no
