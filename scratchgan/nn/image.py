@@ -9,10 +9,9 @@ import math
 from .. import backend
 from .. import functional as F
 from ..autograd import Tensor
-from ..ops.conv_transpose import conv_transpose2d
 from ..ops.convolution import as_pair
-from ..ops.padding import as_pad4, reflection_pad2d
-from ..ops.pooling import as_scale_pair, avg_pool2d, upsample_nearest2d
+from ..ops.padding import as_pad4
+from ..ops.pooling import as_scale_pair
 from . import init
 from .layers import weight_and_bias
 from .module import Module, Parameter
@@ -52,8 +51,8 @@ class ConvTranspose2d(Module):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"ConvTranspose2d({self.in_channels}, {self.out_channels}): "
                              f"input of shape {x.shape}, expected (N, {self.in_channels}, H, W)")
-        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                self.output_padding)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -72,7 +71,7 @@ class AvgPool2d(Module):
         self.padding = as_pair(padding)
 
     def forward(self, x: Tensor) -> Tensor:
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -90,7 +89,7 @@ class Upsample(Module):
         self.scale_factor, self.mode = scale_factor, mode
 
     def forward(self, x: Tensor) -> Tensor:
-        return upsample_nearest2d(x, self.scale_factor)
+        return F.upsample_nearest2d(x, self.scale_factor)
 
     def extra_repr(self) -> str:
         return f"scale_factor={self.scale_factor}, mode={self.mode!r}"
@@ -105,7 +104,7 @@ class ReflectionPad2d(Module):
         self.padding = as_pad4(padding)
 
     def forward(self, x: Tensor) -> Tensor:
-        return reflection_pad2d(x, self.padding)
+        return F.reflection_pad2d(x, self.padding)
 
     def extra_repr(self) -> str:
         return str(self.padding)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import get_array_module
-from .convolution import Unfold, _geometry, as_pair
+from .convolution import Unfold, as_pair, conv_output_size
 from .shape import reshape, transpose
 
 
@@ -33,8 +33,12 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
         # a window could then lie wholly in the padding, an average of nothing but zeros
         raise ValueError(f"avg_pool2d: padding {padding} must be at most half the kernel "
                          f"{kernel}")
-    n, c = x.shape[:2]
-    h_out, w_out = _geometry("avg_pool2d", x.shape, kernel, stride, padding)
+    n, c, h, w = x.shape
+    h_out = conv_output_size(h, kernel[0], stride[0], padding[0])
+    w_out = conv_output_size(w, kernel[1], stride[1], padding[1])
+    if h_out < 1 or w_out < 1:
+        raise ValueError(f"avg_pool2d: a {kernel[0]}×{kernel[1]} kernel (padding {padding}) "
+                         f"does not fit images of shape {x.shape}")
     patches = Unfold(kernel, stride, padding)(x)                # (N, L, kh·kw·C): (u, v, c)
     means = reshape(patches, n, h_out * w_out, kernel[0] * kernel[1], c).mean(axis=2)
     return transpose(reshape(means, n, h_out, w_out, c), (0, 3, 1, 2))
