@@ -156,7 +156,7 @@ def test_conv_transpose2d_bias_of_the_wrong_size():
 
 
 def test_conv_transpose2d_refuses_two_float_dtypes():
-    with pytest.raises((TypeError, ValueError), match="float32.*float64|float64.*float32"):
+    with pytest.raises(TypeError, match="two float dtypes, float32 and float64"):
         F.conv_transpose2d(tensor(np.zeros((1, 2, 3, 3), dtype="float32")),
                            tensor(np.zeros((2, 1, 2, 2))))
 
