@@ -10,6 +10,9 @@ forward and backward side by side:
     ops/activations.py    sigmoid tanh relu leaky_relu softplus log_sigmoid log_softmax softmax
     ops/loss_functions.py binary_cross_entropy_with_logits mse_loss l1_loss
     ops/convolution.py    unfold fold conv2d (convolution as patches @ kernel)
+    ops/conv_transpose.py conv_transpose2d (conv2d's adjoint: kernel-weighted patches, folded)
+    ops/pooling.py        avg_pool2d upsample_nearest2d
+    ops/padding.py        reflection_pad2d
 
 This module also gives ``Tensor`` its operators (``a + b``, ``a @ b``, ``x[i]``, ``x.sum()``),
 which must wait until the ops exist.
@@ -23,9 +26,12 @@ from .ops.activations import (LeakyReLU, LeakyReLUFast, LogSigmoid, LogSoftmax, 
 from .ops.arithmetic import (Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub, add, div, linear,
                              matmul, mul, neg, pow, sub)
 from .ops.convolution import Fold, Unfold, conv2d, fold, unfold
+from .ops.conv_transpose import conv_transpose2d
 from .ops.elementwise import (Abs, Clip, Exp, Log, Maximum, Minimum, Sqrt, Where, abs, clip,
                               exp, log, maximum, minimum, sqrt, where)
 from .ops.loss_functions import binary_cross_entropy_with_logits, l1_loss, mse_loss
+from .ops.padding import ReflectionFoldBack, ReflectionPad2d, reflection_pad2d
+from .ops.pooling import UpsampleNearest2d, avg_pool2d, upsample_nearest2d
 from .ops.reductions import LogSumExp, Max, Sum, logsumexp, max, mean, sum, var
 from .ops.shape import (BroadcastTo, Cast, Concatenate, GetItem, Pad, Reshape, ScatterAdd,
                         SumTo, Transpose, broadcast_to, cast, concatenate, getitem, pad,

@@ -4,6 +4,8 @@
     layers.py   Linear, ReLU, LeakyReLU, Tanh, Sigmoid, Dropout, Sequential
     conv.py     Conv2d, Flatten
     norm.py     BatchNorm1d
+    norm2d.py   BatchNorm2d, InstanceNorm2d
+    image.py    ConvTranspose2d, AvgPool2d, Upsample, ReflectionPad2d, Unflatten
     spectral_norm.py  SpectralNormLinear (W / σ(W), Miyato et al. 2018)
     init.py     normal_, xavier_*, kaiming_* (as ``nn.init``)
 """
@@ -17,3 +19,9 @@ from .spectral_norm import SpectralNormLinear
 __all__ = ["Module", "Parameter", "Linear", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
            "Dropout", "Sequential", "Conv2d", "Flatten", "BatchNorm1d", "SpectralNormLinear",
            "init", "frozen"]
+
+from .image import AvgPool2d, ConvTranspose2d, ReflectionPad2d, Unflatten, Upsample  # noqa: E402
+from .norm2d import BatchNorm2d, InstanceNorm2d  # noqa: E402
+
+__all__ += ["ConvTranspose2d", "AvgPool2d", "Upsample", "ReflectionPad2d", "Unflatten",
+            "BatchNorm2d", "InstanceNorm2d"]
