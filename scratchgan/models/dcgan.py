@@ -1,0 +1,101 @@
+"""DCGAN (Radford et al. 2016) on MNIST, scaled to 28×28: convolutions instead of MLPs.
+
+    G: z (N, z_dim) → Linear → BatchNorm → ReLU → (2C, 7, 7)
+         → ConvTranspose2d 4×4 stride 2 → (C, 14, 14) → BatchNorm → ReLU
+         → ConvTranspose2d 4×4 stride 2 → (1, 28, 28) → Tanh
+    D: x (N, 1, 28, 28) → Conv2d 4×4 stride 2 → (C, 14, 14) → LeakyReLU 0.2
+         → Conv2d 4×4 stride 2 → (2C, 7, 7) → BatchNorm → LeakyReLU 0.2 → Linear → logit
+
+The paper's guidelines, each visible above: strided convolutions instead of pooling (D
+learns its own downsampling, G its own upsampling); BatchNorm in both networks except G's
+output and D's input; ReLU in G with Tanh at the end, LeakyReLU 0.2 in D; no hidden fully
+connected layers beyond the projection of z and D's last layer; weights from N(0, 0.02),
+Adam with lr 2e-4 and β₁ = 0.5.  A 4×4 kernel at stride 2 overlaps evenly (4 is a multiple
+of 2), which avoids the checkerboard a 3×3 kernel at stride 2 paints (lesson 08).
+
+Training is the same Algorithm 1 as the MLP GAN (``gan.py``); only the networks differ.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import nn
+from ..autograd import Tensor
+from ..config import require_float, require_int
+from .gan import GAN, GANConfig
+
+
+@dataclass
+class DCGANConfig(GANConfig):
+    """The fields every GAN has (``GANConfig``) and DCGAN's own: its widths and init."""
+    channels: int = 64          # C: D's first and G's last hidden width (the other is 2C)
+    init_std: float = 0.02      # weights ~ N(0, init_std²), BatchNorm's γ ~ N(1, init_std²)
+    slope: float = 0.2          # D's LeakyReLU
+    batch_size: int = 64
+    epochs: int = 5
+
+    def validate(self) -> None:
+        super().validate()
+        require_int("channels", self.channels)
+        require_float("init_std", self.init_std, 0, 1, low_open=True)
+        require_float("slope", self.slope, 0, 1)
+
+
+PRESETS: dict[str, DCGANConfig] = {
+    # The paper's setup at its published widths (C = 64): Adam 2e-4, β = (0.5, 0.999).
+    "paper": DCGANConfig(channels=64, batch_size=64, epochs=5),
+    # scratchgan's default for the main job's budget: see docs/experiments.md.
+    "default": DCGANConfig(channels=32, batch_size=64, epochs=6, ema_decay=0.999,
+                           reuse_fakes=True),
+}
+
+
+# A layer followed by BatchNorm has no bias: the norm subtracts the mean, so a bias there
+# would get exactly zero gradient.
+def make_generator(cfg: DCGANConfig) -> nn.Sequential:
+    c = cfg.channels
+    return nn.Sequential(
+        nn.Linear(cfg.z_dim, 2 * c * 7 * 7, bias=False), nn.BatchNorm1d(2 * c * 7 * 7), nn.ReLU(),
+        nn.Unflatten(1, (2 * c, 7, 7)),
+        nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+        nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1), nn.Tanh())
+
+
+def make_discriminator(cfg: DCGANConfig) -> nn.Sequential:
+    c = cfg.channels
+    return nn.Sequential(
+        nn.Conv2d(1, c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
+        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c),
+        nn.LeakyReLU(cfg.slope),
+        nn.Flatten(), nn.Linear(2 * c * 7 * 7, 1))
+
+
+def dcgan_init_(module: nn.Module, std: float) -> None:
+    """Radford et al.: every weight ~ N(0, std²); BatchNorm's scale γ ~ N(1, std²); biases 0."""
+    for _, layer in module.named_modules():
+        weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+        if isinstance(weight, nn.Parameter):
+            is_norm = isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d))
+            nn.init.normal_(weight, 1.0 if is_norm else 0.0, std)
+        if isinstance(bias, nn.Parameter):
+            nn.init.zeros_(bias)
+
+
+class DCGAN(GAN):
+    """Deep convolutional G and D on (N, 1, 28, 28) images."""
+    name = "mnist-dcgan"
+    Config = DCGANConfig
+    PRESETS = PRESETS
+
+    def make_generator(self) -> nn.Module:
+        G = make_generator(self.cfg)
+        dcgan_init_(G, self.cfg.init_std)
+        return G
+
+    def make_discriminator(self) -> nn.Module:
+        D = make_discriminator(self.cfg)
+        dcgan_init_(D, self.cfg.init_std)
+        return D
+
+    def as_images(self, batch: Tensor) -> Tensor:
+        return batch.reshape(batch.shape[0], 1, 28, 28)
