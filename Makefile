@@ -40,24 +40,29 @@ clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 
 ## make train-mnist: the main job: real MNIST, the default GAN, grids, curves, scores
+## make train-dcgan: the same for DCGAN (convolutions), in the same time budget
 ## (knobs: EPOCHS=… BATCH=… LR=… SEED=… PRESET=… OUT=… BACKEND=…,
-##  SET="reuse_fakes=false pack=1": any field of MLPGANConfig;
+##  SET="reuse_fakes=false pack=1": any field of the model's config;
 ##  RESUME=1 continues the run in OUT, OVERWRITE=1 replaces it: a run is never replaced
 ##  unless asked)
-OUT    ?= runs/mnist-gan
-TRAIN_ARGS = --out $(OUT) $(if $(PRESET),--preset $(PRESET)) $(if $(SEED),--seed $(SEED)) \
-	$(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(BATCH),--batch-size $(BATCH)) \
-	$(if $(LR),--lr $(LR)) $(if $(BACKEND),--backend $(BACKEND)) \
-	$(foreach kv,$(SET),--set $(kv)) $(if $(RESUME),--resume) $(if $(OVERWRITE),--overwrite)
+TRAIN_ARGS = $(if $(OUT),--out $(OUT)) $(if $(PRESET),--preset $(PRESET)) \
+	$(if $(SEED),--seed $(SEED)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
+	$(if $(BATCH),--batch-size $(BATCH)) $(if $(LR),--lr $(LR)) \
+	$(if $(BACKEND),--backend $(BACKEND)) $(foreach kv,$(SET),--set $(kv)) \
+	$(if $(RESUME),--resume) $(if $(OVERWRITE),--overwrite)
 
-.PHONY: train-mnist eval-mnist data lessons check
+.PHONY: train-mnist train-dcgan eval-mnist data lessons check
 train-mnist: $(READY)
 	$(PY) -m scratchgan data
-	SCRATCHGAN_MAKE_TARGET=train-mnist $(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
+	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
 
-## make eval-mnist: score the run in OUT again
+train-dcgan: $(READY)
+	$(PY) -m scratchgan data
+	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-dcgan $(TRAIN_ARGS)
+
+## make eval-mnist: score the run in OUT (default runs/mnist-gan) again
 eval-mnist: $(READY)
-	$(PY) -m scratchgan eval $(OUT)
+	$(PY) -m scratchgan eval $(or $(OUT),runs/mnist-gan)
 
 data: $(READY)
 	$(PY) -m scratchgan data

@@ -1,0 +1,145 @@
+"""Every model in the registry, through the one loop: the contract holds, two iterations
+train every parameter group they should, a resumed run equals an uninterrupted one bit for
+bit, and the command line trains, samples and evaluates it with no model-specific flags.
+
+Each model gets a tiny configuration and 64 synthetic 28×28 images, so these run offline
+in seconds."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+import scratchgan as sg
+from scratchgan import backend as B
+from scratchgan import nn
+from scratchgan.__main__ import main as cli_main
+from scratchgan.models import MODELS
+from scratchgan.models.dcgan import DCGAN, DCGANConfig
+from scratchgan.train import Trainer, read_checkpoint
+
+TINY = {
+    "mnist-gan": dict(z_dim=8, g_hidden=(16, 16), d_hidden=(16,), batch_size=8, epochs=2,
+                      ema_decay=0.9, pack=2, reuse_fakes=True),
+    "mnist-dcgan": dict(z_dim=8, channels=4, batch_size=8, epochs=2, ema_decay=0.9,
+                        reuse_fakes=True),
+}
+
+
+def tiny(name, **changes):
+    return MODELS[name].Config(**{**TINY[name], **changes})
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
+
+
+def test_every_model_has_a_tiny_configuration_here():
+    assert set(TINY) == set(MODELS)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_contract(name):
+    cls = MODELS[name]
+    assert cls.name == name and "default" in cls.PRESETS
+    for preset in cls.PRESETS.values():
+        assert isinstance(preset, cls.Config)
+        preset.validate()
+    model = cls(tiny(name))
+    assert set(model.history_keys) >= {"d_loss", "g_loss"}
+    assert model.sample_uint8(3).shape == (3, 28, 28)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_two_iterations_move_each_network_only_in_its_own_step(name, images):
+    sg.seed(0)
+    model = MODELS[name](tiny(name, reuse_fakes=False))
+    snapshot = lambda net: [B.to_numpy(p.data).copy() for p in net.parameters()]  # noqa: E731
+    g0, d0 = snapshot(model.G), snapshot(model.D)
+    real = model.as_images(sg.Tensor(B.xp.asarray(images[:8].astype("float32") / 127.5 - 1)))
+    model.d_step(real)
+    assert all(np.array_equal(a, b) for a, b in zip(g0, snapshot(model.G)))
+    d1 = snapshot(model.D)
+    assert all(not np.array_equal(a, b) for a, b in zip(d0, d1)), "a D parameter did not move"
+    model.g_step(8)
+    assert all(np.array_equal(a, b) for a, b in zip(d1, snapshot(model.D)))
+    assert all(not np.array_equal(a, b) for a, b in zip(g0, snapshot(model.G))), \
+        "a G parameter did not move"
+    stats = model.train_step(images[:8])
+    assert all(np.isfinite(float(B.to_numpy(stats[k]))) for k in model.history_keys)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_a_resumed_run_equals_an_uninterrupted_one(name, images, tmp_path):
+    cls = MODELS[name]
+    straight = Trainer.create(cls, tiny(name), images, tmp_path / "a", seed=5, progress=False)
+    straight.fit()
+    first = Trainer.create(cls, tiny(name), images, tmp_path / "b", seed=5, progress=False)
+    steps = iter(range(100))
+    assert not first.run_epoch(should_stop=lambda: next(steps) >= 3)
+    first.save_checkpoint()
+    second = Trainer.create(cls, tiny(name), images, tmp_path / "b", seed=0, progress=False)
+    second.load_checkpoint()
+    second.fit()
+    for key in straight.history:
+        assert np.array_equal(straight.history[key], second.history[key]), key
+    a, b = straight.model.state_dict(), second.model.state_dict()
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.array_equal(B.to_numpy(a[key]), B.to_numpy(b[key])), key
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_command_line_trains_samples_and_resumes_any_model(name, images, tmp_path,
+                                                                monkeypatch, capsys):
+    monkeypatch.setattr(MODELS[name], "load_data", classmethod(lambda cls, cfg: images))
+    out = tmp_path / "run"
+    sets = [a for k, v in TINY[name].items() if k != "epochs"
+            for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
+    assert cli_main(["train", name, "--out", str(out), "--epochs", "1", "--no-eval",
+                     *sets]) == 0
+    _, meta = read_checkpoint(out)
+    assert meta["model"] == name and meta["epoch"] == 1
+    assert json.loads((out / "config.json").read_text())["model"] == name
+    assert cli_main(["sample", str(out), "-n", "4", "-o", str(tmp_path / "s.npz")]) == 0
+    assert cli_main(["train", name, "--out", str(out), "--resume", "--epochs", "2",
+                     "--no-eval"]) == 0
+    assert read_checkpoint(out)[1]["epoch"] == 2
+    assert (out / "samples" / "epoch_002.png").exists()
+
+
+def test_dcgan_is_the_published_architecture_scaled_to_28x28():
+    sg.seed(0)
+    model = DCGAN(DCGANConfig(channels=8, z_dim=10))
+    z = model.sample_z(3)
+    assert model.G(z).shape == (3, 1, 28, 28)
+    assert model.D(model.G(z)).shape == (3, 1)
+    kinds = [type(m).__name__ for m in model.G]
+    assert kinds.count("ConvTranspose2d") == 2 and kinds[-1] == "Tanh"
+    assert kinds.count("BatchNorm2d") == 1 and "BatchNorm1d" in kinds
+    d_kinds = [type(m).__name__ for m in model.D]
+    assert d_kinds[:2] == ["Conv2d", "LeakyReLU"]                  # no norm on D's input
+    assert d_kinds.count("BatchNorm2d") == 1 and model.D[1].negative_slope == 0.2
+    for layer in (m for m in model.G if isinstance(m, (nn.ConvTranspose2d,))):
+        assert layer.stride == (2, 2) and layer.kernel_size == (4, 4)
+    for layer in (m for m in model.D if isinstance(m, nn.Conv2d)):
+        assert layer.stride == (2, 2) and layer.kernel_size == (4, 4)
+
+
+def test_dcgan_initialises_from_n_0_0_02():
+    sg.seed(0)
+    model = DCGAN(DCGANConfig(channels=64))
+    big = model.G[4].weight                                          # (128, 64, 4, 4)
+    w = B.to_numpy(big.data)
+    assert abs(w.mean()) < 2e-4 and abs(w.std() - 0.02) < 5e-4
+    gamma = B.to_numpy(model.G[5].weight.data)                       # BatchNorm2d's γ
+    assert abs(gamma.mean() - 1) < 0.01 and abs(gamma.std() - 0.02) < 0.01
+    assert model.G[0].bias is None and model.D[2].bias is None       # no bias before a norm
+    assert not B.to_numpy(model.D[0].bias.data).any()
+
+
+def test_dcgan_presets_follow_radford_et_al():
+    for cfg in DCGAN.PRESETS.values():
+        assert (cfg.lr_g, cfg.lr_d, cfg.betas, cfg.init_std) == (2e-4, 2e-4, (0.5, 0.999), 0.02)
+    assert DCGAN.PRESETS["paper"].channels == 64
