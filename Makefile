@@ -14,7 +14,7 @@ $(READY): pyproject.toml
 	@# a pip new enough for editable installs from pyproject (PEP 660) is kept as it is
 	$(PY) -c 'import pip, sys; sys.exit(int(pip.__version__.split(".")[0]) < 22)' || \
 	  $(PY) -m pip install --quiet --upgrade pip
-	@# --no-compile: byte-compiling all of numpy and matplotlib up front cost ~7 s; Python
+	@# --no-compile: byte-compiling all of numpy and matplotlib up front is slow; Python
 	@# compiles the modules it imports, once, as it imports them
 	$(PY) -m pip install --quiet --no-compile -e '.[dev]'
 	@touch $@

@@ -153,7 +153,7 @@ save_figure(fig, "06_real_digits")
 # ## 2. The two networks of the default preset
 #
 # `PRESETS["default"]` in `scratchgan/models/mlp_gan.py` is the configuration chosen for
-# `make train-mnist` (the README explains how it was chosen). Its two networks:
+# `make train-mnist` (docs/experiments.md explains how it was chosen). Its two networks:
 #
 # * $G$: noise $z \in \mathbb R^{100}$, $z \sim \mathcal N(0, I)$, through Linear layers of
 #   256, 512 and 1024 units with LeakyReLU(0.2) between them, then Linear to 784 and
@@ -195,7 +195,7 @@ print(f"{gan.D.num_parameters():,} parameters")
 # same fakes $G(z_i)$, made once with their graph back into $G$ and now judged by the $D$
 # just updated (`reuse_fakes`, as PyTorch's DCGAN example does). It is an equally valid
 # sample of the noise, and it saves one forward pass of $G$, about a tenth of an
-# iteration; over 40 epochs it scored about as well as fresh noise (the README's table).
+# iteration; over 40 epochs it scored about as well as fresh noise (docs/experiments.md).
 # Then descend the non-saturating loss (lesson 5, section 5)
 #
 # $$L_G = -\frac1m \sum_{i=1}^m \log D(G(z_i)) \qquad (\texttt{losses.g\_loss\_nonsaturating}).$$
@@ -270,7 +270,7 @@ assert same
 # ## 4. Packing and the EMA generator
 #
 # Neither is in the 2014 paper. Both are in the default preset because they measurably
-# helped (the README's table of runs: packing raised the rarest digit from about 4% to
+# helped (docs/experiments.md's table of runs: packing raised the rarest digit from about 4% to
 # 6–8% of the samples and halved the Fréchet distance).
 #
 # **Packing** (PacGAN, Lin et al. 2018). $D$ receives $m_p$ samples side by side, all real
@@ -307,7 +307,7 @@ assert same
 # practice the default's EMA always averages roughly the last ninth of training so far.
 # The 10 is `cfg.ema_warmup` ($c$ in $\tfrac{1 + t}{c + t}$, a window of about
 # $t/(c - 1)$ steps). Measured on the default's run, windows from $t/2$ to $t/39$ scored
-# no better than $t/9$ (the README's rows U and V).
+# no better than $t/9$ (the EMA-window table in docs/experiments.md).
 #
 # An update costs three passes over G's 1.5 million weights, 5% of an iteration on a CPU.
 # The default (`ema_every = 8`) updates only every 8th step, with $d_t^8$ for the 8 steps

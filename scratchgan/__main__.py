@@ -268,7 +268,10 @@ def cmd_check(args) -> int:
         print(listing())
         return 0
     try:
-        result = check(args.exercise, path=args.file, solution=args.solution)
+        if args.timeout is not None and not args.timeout > 0:
+            raise ConfigError(f"--timeout {args.timeout}: give a number of seconds above 0")
+        limit = {} if args.timeout is None else {"timeout": args.timeout}
+        result = check(args.exercise, path=args.file, solution=args.solution, **limit)
     except KeyError as exc:
         print(exc.args[0])
         return 2
@@ -317,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--solution", action="store_true", help="check the model answer")
     check.add_argument("--file", help="check this file instead of lessons/exercises/…")
     check.add_argument("--list", action="store_true", help="list the exercises")
+    check.add_argument("--timeout", type=float, default=None,
+                       help="seconds one check may take (default 60, or $SCRATCHGAN_CHECK_TIMEOUT)")
     check.set_defaults(func=cmd_check)
 
     clf = sub.add_parser("classifier", help="the evaluator's MNIST classifier: where it is, "
@@ -340,7 +345,7 @@ def main(argv=None) -> int:
         if chosen:
             backend.use_backend(chosen)
         result = args.func(args)
-    except (UserError, MnistUnavailable) as exc:
+    except (UserError, MnistUnavailable, backend.BackendError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return result if isinstance(result, int) else 0

@@ -9,7 +9,7 @@
     Mode coverage     the histogram of predicted digits (a lost mode is a digit near 0%).
     Confident         the fraction of samples the classifier gives ≥ 0.9 probability.
 
-The classifier (a small CNN, ≈ 99.1% test accuracy) is trained once (about 25 s on 2 cores) and
+The classifier (a small CNN, ≈ 99.1% test accuracy) is trained once and
 cached as .npz with a SHA-256 sidecar; a missing or corrupt cache is retrained, and
 ``python -m scratchgan classifier --retrain`` trains it anew on purpose.
 """
@@ -25,7 +25,7 @@ from .autograd import Tensor, no_grad
 from .backend import numpy as np   # scores are computed on the CPU, in float64
 from .fileio import cache_home, sha256_file
 
-CLASSIFIER_VERSION = 3   # 2: the 784-512-512 MLP (98.55%, 96 s); 3: the CNN
+CLASSIFIER_VERSION = 3   # bump when the classifier changes: a cached one of another version is retrained
 CONFIDENT = 0.9
 
 

@@ -1,7 +1,7 @@
 """Exercise 10 — binary cross-entropy from logits (the minimax GAN's loss)
 
     forward    L = mean_i ℓ_i,   ℓ = −[t log σ(l) + (1 − t) log(1 − σ(l))]
-                                   = max(l, 0) − t·l + log(1 + e^(−|l|))   (exact for any l)
+                                   = max(l, 0) − t·l + log(1 + e^(−|l|))   (exact for any finite l)
     backward   dL/dl and dL/dt, shaped like the logits l and the targets t
 
 Your job: write BCEWithLogits.backward, returning (dL/dlogits, dL/dtargets).  With
