@@ -83,3 +83,17 @@ def test_the_environment_selects_the_stand_in():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout.split()
     assert out == ["strict", "scratchgan.strict"]
+
+
+def test_a_smoothed_label_costs_no_read_from_the_device():
+    """The label is a number, checked on the host: the loss must not read its filled array
+    back (a device sync on every D step)."""
+    from scratchgan import losses
+    sg.use_backend("strict")
+    try:
+        logits = sg.tensor(np.zeros((4, 1)))
+        with strict.count_transfers() as moved:
+            losses.d_loss_minimax(logits, logits, real_label=0.9)
+        assert moved.to_host == 0, moved.sites
+    finally:
+        sg.use_backend("numpy")
