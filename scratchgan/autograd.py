@@ -173,7 +173,8 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
 
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
     """``value`` as a Tensor; a Python or NumPy scalar takes ``like``'s dtype, so
-    2.0 * float32 stays float32; an array (0-d too) keeps its own (see ``DTYPE_RULE``)."""
+    2.0 * float32 stays float32; an array (0-d too) keeps its own (see ``DTYPE_RULE``).
+    A NumPy array with a ``like`` on a device (CuPy) is copied to that device."""
     if isinstance(value, Tensor):
         return value
     is_array = type(value).__name__ == "ndarray"
@@ -182,6 +183,10 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
         dtype = like.dtype if like.dtype.kind == "f" else None
         return Tensor(xp.asarray(value, dtype=dtype))
     if is_array:
+        if like is not None and isinstance(value, backend.numpy.ndarray):
+            # a host array meeting a device tensor joins it there (one explicit copy):
+            # on CuPy the op would otherwise mix a NumPy and a CuPy array, a TypeError
+            value = backend.get_array_module(like.data).asarray(value)
         return Tensor(value)
     return tensor(value)
 

@@ -7,11 +7,18 @@ same code runs on the CPU (NumPy, the default) and on a GPU (CuPy).
     import scratchgan as sg
     sg.use_backend("cupy")           # or: SCRATCHGAN_BACKEND=cupy python ...
     xp = sg.backend.xp               # numpy or cupy
+
+A third backend, ``"strict"`` (``scratchgan.strict``), exists for the tests: NumPy behind a
+CuPy-like wall (no implicit conversion to NumPy, no mixing with NumPy arrays), so that code
+which would break on a GPU breaks on the CPU too.  It imports nothing but NumPy, as this
+module, and is loaded only when asked for.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import sys
 import types
 
 import numpy
@@ -79,18 +86,35 @@ def use_backend(backend: str) -> types.ModuleType:
         xp, name = numpy, "numpy"
     elif backend == "cupy":
         xp, name = _import_cupy(), "cupy"
+    elif backend == "strict":
+        # by name, not ``from . import``: this module imports nothing of ours at its top
+        xp, name = importlib.import_module(f"{__package__}.strict"), "strict"
     else:
-        raise UnknownBackend(f"unknown backend {backend!r}: choose 'numpy' or 'cupy'")
+        raise UnknownBackend(f"unknown backend {backend!r}: choose 'numpy' or 'cupy' "
+                             f"(or 'strict', the tests' device stand-in)")
     return xp
 
 
+_STRICT = f"{__package__}.strict"
+
+
+def _is_device_array(array) -> bool:
+    """A CuPy array, or one of the strict stand-in's: an array NumPy must not touch."""
+    module = type(array).__module__
+    return module.startswith("cupy") or module == _STRICT
+
+
 def get_array_module(array) -> types.ModuleType:
-    """numpy or cupy: the module that owns ``array`` (numpy for anything not on a GPU)."""
+    """numpy, cupy or the strict stand-in: the module that owns ``array`` (numpy for
+    anything not on a device)."""
     if isinstance(array, numpy.ndarray):
         return numpy
-    if type(array).__module__.startswith("cupy"):
+    module = type(array).__module__
+    if module.startswith("cupy"):
         import cupy
         return cupy
+    if module == _STRICT:
+        return sys.modules[_STRICT]
     return numpy
 
 
@@ -100,7 +124,7 @@ def to_numpy(array) -> numpy.ndarray:
     From the GPU this is a copy; a NumPy array comes back as itself (no copy, as torch's
     ``.numpy()``), so ``.copy()`` it before editing it in place."""
     array = getattr(array, "data", array) if hasattr(array, "creator") else array
-    if type(array).__module__.startswith("cupy"):
+    if _is_device_array(array):
         return array.get()
     return numpy.asarray(array)
 
@@ -123,7 +147,7 @@ def seed(n: int) -> None:
     global _rng
     _rng = numpy.random.default_rng(n)
     numpy.random.seed(n)
-    if name == "cupy":
+    if name != "numpy":
         xp.random.seed(n)
 
 
@@ -179,9 +203,12 @@ _backend_from_environment()
 
 def scatter_add(target, index, values) -> None:
     """target[index] += values, adding (not overwriting) where an index repeats."""
-    if type(target).__module__.startswith("cupy"):
-        import cupyx
+    module = type(target).__module__
+    if module.startswith("cupy"):
+        import cupyx                  # CuPy's ufuncs have no .at: this is its spelling
         cupyx.scatter_add(target, index, values)
+    elif module == _STRICT:
+        sys.modules[_STRICT].cupyx.scatter_add(target, index, values)
     else:
         numpy.add.at(target, index, values)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from .backend import numpy as np   # reports are computed on the CPU, in float64
 
-from . import autograd
+from . import autograd, backend
 from .autograd import Tensor
 from .backend import get_array_module, to_numpy
 
@@ -37,7 +37,9 @@ def _as_float64_inputs(inputs):
         data = x.data if isinstance(x, Tensor) else x
         if not hasattr(data, "dtype"):
             data = np.asarray(data)
-        xp = get_array_module(data)
+        # host data is checked on the active backend, as sg.tensor() would put it: the
+        # function's own constants (sg.tensor(...)) live there, and must meet inputs there
+        xp = backend.xp if isinstance(data, np.ndarray) else get_array_module(data)
         if data.dtype.kind == "f":
             tensors.append(Tensor(xp.array(data, dtype=xp.float64), requires_grad=True))
         else:

@@ -69,7 +69,7 @@ def test_only_the_wrong_elements_are_marked(rng):
         def backward(self, gy):
             off = np.zeros(gy.shape)
             off[1, 2] = 0.5
-            return -gy + sg.Tensor(off)
+            return -gy + sg.tensor(off)
 
     with pytest.raises(sg.GradcheckError) as info:
         sg.gradcheck(lambda t: WrongAt12()(t), [rng.standard_normal((3, 4))])
@@ -112,7 +112,7 @@ class NaNRowSigmoid(F.Sigmoid):
         y = self.output
         row = np.zeros(y.shape)
         row[1] = np.nan                          # planted: one NaN row among right ones
-        return gy * y * (1 - y) + sg.Tensor(row)
+        return gy * y * (1 - y) + sg.tensor(row)
 
 
 @pytest.mark.parametrize("op, off", [(NaNSigmoid, "12 of 12"), (NaNRowSigmoid, "4 of 12")])
@@ -168,3 +168,9 @@ def test_a_wrong_backward_next_to_a_kink_still_gets_its_hint(rng):
     report = str(info.value)
     assert "input 0 element [0, 0] sits on a kink" in report
     assert "sign is flipped" in report
+
+
+def test_host_inputs_are_checked_on_the_active_backend():
+    """NumPy inputs meet the function's own constants (made with sg.tensor, on the active
+    backend): on CuPy they must be checked there, or the first op mixes two backends."""
+    assert sg.gradcheck(lambda v: v * sg.tensor(np.full(3, 2.0)), [np.ones(3)])

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# each lesson runs in a child process with its own SCRATCHGAN_BACKEND, as a student runs it
+pytestmark = pytest.mark.host_only
+
 LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
 LESSONS = sorted(p.name for p in LESSONS_DIR.glob("[0-9][0-9]_*.py"))
 

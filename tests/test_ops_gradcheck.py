@@ -50,7 +50,7 @@ OPS = {
     "clip":           (clip_away,                    [(4, 5)],               "off_one"),
     "maximum_bc":     (F.maximum,                    [(3, 1), (1, 4)],       "any"),
     "minimum_bc":     (F.minimum,                    [(3, 4), (4,)],         "any"),
-    "where_bc":       (lambda a, b: F.where(np.array([[True], [False], [True]]), a, b),
+    "where_bc":       (lambda a, b: F.where(B.xp.asarray([[True], [False], [True]]), a, b),
                        [(3, 4), (1, 4)], "any"),
     # reductions
     "sum":            (lambda x: x.sum(),            [(3, 4)],               "any"),

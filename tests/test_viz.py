@@ -1,7 +1,7 @@
 """The pictures: a grid's layout, the curves' binning, files written."""
 import numpy as np
 
-from scratchgan import viz
+from scratchgan import backend as B, viz
 
 
 def test_binned_means_and_centres():
@@ -18,7 +18,7 @@ def test_binned_means_and_centres():
 def test_grid_places_each_image():
     images = np.full((3, 784), -1.0)
     images[1] = 1.0                                        # the second image all ink
-    grid = viz.image_grid(images, nrow=2, pad=2)
+    grid = viz.image_grid(B.xp.asarray(images), nrow=2, pad=2)   # generator output: on device
     assert grid.shape == (2 * 30 + 2, 2 * 30 + 2)
     assert grid[2:30, 32:60].min() == 1.0 and grid[2:30, 2:30].max() == 0.0
 
@@ -28,5 +28,5 @@ def test_pictures_are_written(tmp_path):
                ("d_loss", "g_loss", "d_real", "d_fake")}
     assert viz.save_curves(history, tmp_path / "curves.png", 100).stat().st_size > 0
     assert viz.save_curves({k: [] for k in history}, tmp_path / "empty.png").stat().st_size > 0
-    path = viz.save_grid(np.zeros((100, 784)), tmp_path / "grid" / "g.png", title="epoch 1")
+    path = viz.save_grid(B.xp.zeros((100, 784)), tmp_path / "grid" / "g.png", title="epoch 1")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

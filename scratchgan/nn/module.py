@@ -11,6 +11,7 @@ import contextlib
 from collections import OrderedDict
 from typing import Iterator
 
+from .. import backend
 from ..autograd import Tensor
 from ..backend import get_array_module
 
@@ -19,7 +20,10 @@ class Parameter(Tensor):
     """A Tensor that a Module trains: requires_grad=True, found by ``parameters()``."""
 
     def __init__(self, data):
-        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=True)
+        # an array or list is put on the active backend, as sg.tensor() puts it: a NumPy
+        # parameter in a CuPy model would meet CuPy activations, a TypeError on a GPU
+        data = data.data if isinstance(data, Tensor) else backend.xp.asarray(data)
+        super().__init__(data, requires_grad=True)
 
     def __repr__(self) -> str:
         return "Parameter(" + super().__repr__() + ")"

@@ -109,7 +109,8 @@ def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -
     """
     logits = as_tensor(logits)
     op = "binary_cross_entropy_with_logits"
-    if isinstance(targets, numbers.Real):
+    checked_on_host = isinstance(targets, numbers.Real)
+    if checked_on_host:
         if not 0 <= targets <= 1:
             raise ValueError(f"{op}: the target {targets} is outside [0, 1]: a target is the "
                              f"probability that the sample is real")
@@ -117,7 +118,8 @@ def binary_cross_entropy_with_logits(logits, targets, reduction: str = "mean") -
         targets = Tensor(xp.full(logits.shape, targets, dtype=logits.dtype))
     targets = as_tensor(targets, like=logits)
     _check_same_shape(op, logits, targets)
-    if _targets_outside_unit_interval(targets):
+    # a number was checked above: reading its filled array back would cost a device sync
+    if not checked_on_host and _targets_outside_unit_interval(targets):
         raise ValueError(f"{op}: targets outside [0, 1] (or NaN): a target is the probability "
                          f"that the sample is real; pass labels in [0, 1]")
     return BCEWithLogits(reduction)(logits, targets)

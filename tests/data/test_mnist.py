@@ -28,6 +28,9 @@ from scratchgan.data import idx, mnist, sources
 from scratchgan.data.mnist import (MnistUnavailable, encode_idx, ensure_mnist, load_mnist,
                                    mnist_dir, read_idx, scale_batch)
 
+# the MNIST file chain: files, a loopback server and uint8 host arrays, no device
+pytestmark = pytest.mark.host_only
+
 NAMES = list(mnist.FILES)
 FAST = dict(timeout=2.0, retries=1, backoff=0.0)     # keep failing paths quick
 

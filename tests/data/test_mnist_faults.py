@@ -24,6 +24,9 @@ import pytest
 from scratchgan.data.mnist import (SPLITS, MnistUnavailable, encode_idx, ensure_mnist,
                                    load_mnist)
 
+# the MNIST file chain under faults: files and processes, no device
+pytestmark = pytest.mark.host_only
+
 BOMB_BYTES = 64 << 20          # unpacks to 64 MB of zeros from about 64 KB of gzip
 PEAK_LIMIT = 16 << 20          # what a chain that stops early stays far below
 

@@ -7,6 +7,9 @@ import pytest
 from scratchgan.data.toy2d import (grid_of_gaussians, mode_counts, mode_coverage,
                                    nearest_centre, ring_of_gaussians)
 
+# the 2D mixtures are host data (NumPy in, NumPy out), made before any device copy
+pytestmark = pytest.mark.host_only
+
 MIXTURES = {              # name: (function, number of modes, default std)
     "ring": (ring_of_gaussians, 8, 0.02),
     "grid": (grid_of_gaussians, 25, 0.05),

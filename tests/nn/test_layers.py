@@ -446,9 +446,9 @@ def test_fold_is_the_adjoint_of_unfold(rng):
     """⟨unfold(x), p⟩ = ⟨x, fold(p)⟩ for every x and p: what makes each the other's backward."""
     from scratchgan import functional as F
     x = rng.standard_normal((2, 3, 7, 6))
-    patches = F.unfold(sg.tensor(x), 3, stride=2, padding=1).data
+    patches = F.unfold(sg.tensor(x), 3, stride=2, padding=1).numpy()
     p = rng.standard_normal(patches.shape)
-    back = F.fold(sg.tensor(p), x.shape, 3, stride=2, padding=1).data
+    back = F.fold(sg.tensor(p), x.shape, 3, stride=2, padding=1).numpy()
     np.testing.assert_allclose((patches * p).sum(), (x * back).sum(), rtol=1e-12)
 
 
