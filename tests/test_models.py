@@ -143,3 +143,19 @@ def test_dcgan_presets_follow_radford_et_al():
     for cfg in DCGAN.PRESETS.values():
         assert (cfg.lr_g, cfg.lr_d, cfg.betas, cfg.init_std) == (2e-4, 2e-4, (0.5, 0.999), 0.02)
     assert DCGAN.PRESETS["paper"].channels == 64
+
+
+def test_a_discriminator_with_batchnorm_judges_real_and_fake_batches_apart(images):
+    """With BatchNorm in D a mixed [real; fake] batch would be normalised with statistics
+    that G's step (fakes alone) never sees; D's loss must equal two separate passes."""
+    from scratchgan import losses
+    sg.seed(0)
+    model = DCGAN(tiny("mnist-dcgan"))
+    assert not model.d_judges_each_sample_alone
+    real = model.as_images(sg.Tensor(B.xp.asarray(images[:8].astype("float32") / 127.5 - 1)))
+    fake = model.G(model.sample_z(8)).detach()
+    apart = losses.d_loss_minimax(model.D(real), model.D(fake))
+    model.opt_d.step = lambda: None
+    stats = model.d_step(real, fake)
+    assert np.isclose(float(B.to_numpy(stats["d_loss"])), float(B.to_numpy(apart.data)),
+                      rtol=1e-6)

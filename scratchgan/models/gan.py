@@ -108,6 +108,13 @@ class GAN(DigitGAN):
         return self.D(images)
 
     @property
+    def d_judges_each_sample_alone(self) -> bool:
+        """True unless D normalises over the batch (BatchNorm): then real and fake batches
+        must go through D separately."""
+        return not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))
+                       for _, m in self.D.named_modules())
+
+    @property
     def logits_per_batch(self) -> int:
         """How many images one of D's logits judges (PacGAN's pack; 1 otherwise)."""
         return 1
@@ -118,12 +125,18 @@ class GAN(DigitGAN):
         if fake is None:
             with no_grad():
                 fake = self.G(self.sample_z(real.shape[0]))
-        # D judges the real and the fake batch in one pass: one matrix product per layer
-        # on twice the rows, instead of two, and each weight's gradient summed by the
-        # product itself rather than added up from two passes afterwards
-        logits = self.discriminate(F.concatenate([real, fake]))
-        n_real = real.shape[0] // self.logits_per_batch
-        real_logits, fake_logits = logits[:n_real], logits[n_real:]
+        if self.d_judges_each_sample_alone:
+            # D judges the real and the fake batch in one pass: one matrix product per
+            # layer on twice the rows, instead of two, and each weight's gradient summed
+            # by the product itself rather than added up from two passes afterwards
+            logits = self.discriminate(F.concatenate([real, fake]))
+            n_real = real.shape[0] // self.logits_per_batch
+            real_logits, fake_logits = logits[:n_real], logits[n_real:]
+        else:
+            # BatchNorm makes D's verdict on a sample depend on the rest of its batch: a
+            # mixed batch would be normalised with statistics G's step (fakes alone) never
+            # sees, so D judges each batch on its own, as Radford et al. train it
+            real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
         d_loss = losses.d_loss_minimax(real_logits, fake_logits, real_label=self.cfg.real_label)
         self.opt_d.zero_grad()
         d_loss.backward()
