@@ -231,7 +231,7 @@ save_figure(fig, "08_checkerboard")
 # middle is flat inside, 4 everywhere but on the border. Even overlap removes the
 # imbalance that is built into the layer; it does not forbid a pattern, since a learned
 # $4 \times 4$ kernel can still weight its even and odd taps differently, but the
-# generator no longer has to fight its own architecture. The right panel is flat too,
+# generator no longer has to fight its own architecture. The right panel is flat inside too,
 # at 9: every output pixel sees a whole $3 \times 3$ window of upsampled input.
 #
 # ## 3. Strided convolutions instead of pooling
@@ -407,7 +407,7 @@ else:
 # a fine texture appears; at iteration 100 each sample is a different blotchy grey
 # pattern — the samples now differ from one another (the printed spread grows from 0.002
 # to about 0.15), but they are **not digits yet**, not even strokes. $D$ has won the early
-# game: $L_D$ falls towards 0.07 while $L_G$ climbs to nearly 4. A hundred steps is too
+# game: $L_D$ falls to about 0.07 while $L_G$ climbs to about 3.6. A hundred steps is too
 # short for a convolutional GAN on MNIST; run the full mode (1,500 iterations) and watch
 # whether the blotches turn into strokes, and then into digits.
 #
