@@ -170,6 +170,43 @@ def _cycle(rng):
             Case({"x": x2, "x_cycled": xc2, "y": y2, "y_cycled": yc2}, {"weight": 2.5})]
 
 
+def _conv(rng):     # stride 1, then stride 2 with padding; C ≠ C_out, so a swapped axis shows
+    return [Case({"x": rng.standard_normal((2, 2, 5, 5)), "W": rng.standard_normal((3, 2, 3, 3)),
+                  "b": rng.standard_normal(3)}),
+            Case({"x": rng.standard_normal((2, 3, 6, 6)), "W": rng.standard_normal((2, 3, 4, 4)),
+                  "b": rng.standard_normal(2)}, {"stride": 2, "padding": 1})]
+
+
+def _conv_transpose(rng):   # C_in = C_out first (a swapped W shows as values), then G's step
+    return [Case({"x": rng.standard_normal((2, 2, 3, 3)), "W": rng.standard_normal((2, 2, 3, 3)),
+                  "b": rng.standard_normal(2)}),
+            Case({"x": rng.standard_normal((2, 3, 4, 4)), "W": rng.standard_normal((3, 2, 4, 4)),
+                  "b": rng.standard_normal(2)}, {"stride": 2, "padding": 1})]
+
+
+def _conv_mistakes(gy, x, W, b, stride=1, padding=0):
+    """Conv2d's backward with one of the two layouts the forward changed left as it was."""
+    c_out, c, kh, kw = W.shape
+    gy, x_t, W_t = (Tensor(backend.asarray(a)) for a in (gy, x, W))
+    g = gy.transpose(0, 2, 3, 1).reshape(-1, c_out)
+    patches = F.unfold(x_t, (kh, kw), stride, padding).reshape(-1, kh * kw * c)
+    K = W_t.transpose(0, 2, 3, 1).reshape(c_out, kh * kw * c)
+    g_K = g.T @ patches
+    n, _, h_out, w_out = gy.shape
+    g_unmoved = gy.reshape(-1, c_out)           # gy's numbers read in the wrong order
+    g_x_unmoved = F.fold((g_unmoved @ K).reshape(n, h_out * w_out, kh * kw * c), x.shape,
+                         (kh, kw), stride, padding)
+    return [(1, "dL/dW here is gᵀ·patches reshaped straight to (C_out, C, kh, kw). Its columns "
+                "are in the patches' order (u, v, c), as K's are: reshape to (C_out, kh, kw, C) "
+                "first, then .transpose(0, 3, 1, 2) back to W's layout.",
+             backend.to_numpy(g_K.reshape(c_out, c, kh, kw).data)),
+            (0, "dL/dx (and with it dL/dW and dL/db) here comes from gy.reshape(N·L, C_out) "
+                "without moving the channels last. The forward computed y as (N, H_out, "
+                "W_out, C_out) and transposed it at the end, so gy must be transposed back, "
+                "gy.transpose(0, 2, 3, 1), before the reshape.",
+             backend.to_numpy(g_x_unmoved.data))]
+
+
 # ---------------------------------------------------------------------------------------
 # Reports
 # ---------------------------------------------------------------------------------------
@@ -335,7 +372,7 @@ class FunctionExercise(Exercise):
         problem = self._gradcheck(gradcheck, op_class, case, path)
         if problem is not None and self.mistakes is not None:
             grads = grads if isinstance(grads, tuple) else (grads,)
-            for i, hint, wrong in self.mistakes(gy, *case.inputs.values()):
+            for i, hint, wrong in self.mistakes(gy, *case.inputs.values(), **case.options):
                 yours = backend.to_numpy(getattr(grads[i], "data", grads[i]))
                 if wrong is not None and yours.shape == wrong.shape and np.allclose(yours, wrong):
                     problem += "\n  hint: " + hint
@@ -365,6 +402,78 @@ class FunctionExercise(Exercise):
             lines += [f"  {name:<{width}} = {_first_values(x)}",
                       f"  {'dL/d' + name:<{width}} = {_first_values(g)}"]
         return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# Checking a forward: its values against scratchgan's own op, then its gradient
+# ---------------------------------------------------------------------------------------
+@dataclass
+class ForwardExercise(FunctionExercise):
+    """The student writes forward of a Function whose backward is given: the values are
+    compared with ``reference`` (scratchgan's op, same inputs and options), then the op is
+    gradient-checked, which fails wherever the forward disagrees with the given backward."""
+    reference: Callable = None      # (*input Tensors, **options) → the right output Tensor
+    says: str = ""                  # the reference, as the report names it
+    mistakes: Callable | None = None   # (*inputs, **options) → [(hint, wrong output)]
+    shape_hint: str = ""            # what to look at when the output's shape is wrong
+
+    def run(self, module, path: Path) -> list[tuple[str, str | None]]:
+        op_class = getattr(module, self.op_name, None)
+        if op_class is None:
+            return [("the file", f"it defines no class {self.op_name}: keep the class's name")]
+        checks = []
+        for case in self.cases(np.random.default_rng(0)):
+            value = self._value_problem(op_class, case, path)
+            checks.append((f"value          {case.title}", value))
+            title = f"first order    {case.title}"
+            checks.append((title, "skipped: fix the value first" if value is not None
+                           else self._gradcheck(gradcheck, op_class, case, path)))
+        return checks
+
+    def _value_problem(self, op_class, case: Case, path: Path) -> str | None:
+        xs = [Tensor(backend.asarray(a)) for a in case.inputs.values()]
+        right = backend.to_numpy(self.reference(*xs, **case.options).data)
+        try:
+            yours = op_class(**case.options)(*xs)
+        except NotImplementedError as exc:
+            raise _Stop(f"not written yet: {self.writes} raises NotImplementedError\n"
+                        f"  ({exc})\n\nOnce it is written, for {case.title} it should "
+                        f"return y of shape {right.shape},\nbeginning (what {self.says} "
+                        f"gives):\n  y = {_first_values(right, 6)}") from None
+        except Exception as exc:
+            report = _your_code_raised(exc, path)
+            return report + (f"\n  hint: {self.shape_hint}" if "fold:" in str(exc) else "")
+        yours = backend.to_numpy(yours.data)
+        if yours.shape != right.shape:
+            return (f"{self.writes} returned shape {yours.shape}; it should be {right.shape}\n"
+                    f"  hint: {self.shape_hint}")
+        if np.allclose(yours, right, rtol=1e-7, atol=1e-9):
+            return None
+        off = ~np.isclose(yours, right, rtol=1e-7, atol=1e-9)
+        worst = np.unravel_index(np.argmax(np.abs(yours - right)), right.shape)
+        lines = [f"{int(off.sum())} of {right.size} elements differ from {self.says}; "
+                 f"worst at {list(map(int, worst))}:",
+                 f"    yours {yours[worst]: .6g}   right {right[worst]: .6g}"]
+        for hint, wrong in (self.mistakes(*xs, **case.options) if self.mistakes else []):
+            if wrong.shape == yours.shape and np.allclose(yours, wrong, rtol=1e-7, atol=1e-9):
+                lines.append("  hint: " + hint)
+        return "\n".join(lines)
+
+
+def _conv_transpose_mistakes(x, W, b, stride=1, padding=0):
+    """What a transposed convolution gives without its bias, or with the kernel's two
+    channel axes swapped back into conv2d's (C_out, C_in) order."""
+    right = F.conv_transpose2d(x, W, b, stride=stride, padding=padding)
+    wrong = [("your output is right but for the bias: add b to every pixel of each output "
+              "channel, b.reshape(1, C_out, 1, 1)",
+              backend.to_numpy((right - b.reshape(1, -1, 1, 1)).data))]
+    if W.shape[0] == W.shape[1]:
+        swapped = F.conv_transpose2d(x, W.transpose(1, 0, 2, 3), b, stride=stride,
+                                     padding=padding)
+        wrong.append(("your output is what the kernel gives with its channel axes swapped: "
+                      "W is (C_in, C_out, kh, kw) here, the other way round from conv2d's",
+                      backend.to_numpy(swapped.data)))
+    return wrong
 
 
 # ---------------------------------------------------------------------------------------
@@ -527,6 +636,15 @@ EXERCISES = [
                      "CycleGAN's L1 loss: signs, λ, four inputs", _cycle),
     PenaltyExercise("13_gradient_penalty", "gradient_penalty",
                     "WGAN-GP: a gradient of a gradient"),
+    FunctionExercise("14_conv2d", "Conv2d.backward", "a convolution's backward: fold, unfold's "
+                     "adjoint", _conv, second_order=True, mistakes=_conv_mistakes),
+    ForwardExercise("15_conv_transpose", "ConvTranspose2d.forward",
+                    "the generator's layer: a convolution run backwards", _conv_transpose,
+                    reference=lambda x, W, b, **options: F.conv_transpose2d(x, W, b, **options),
+                    says="F.conv_transpose2d", mistakes=_conv_transpose_mistakes,
+                    shape_hint="H_out = (H − 1)·stride − 2·padding + kh (and W_out alike): "
+                               "fold's image shape is (N, C_out, H_out, W_out), and the "
+                               "patches it takes are (N, H·W, kh·kw·C_out)"),
 ]
 
 

@@ -31,11 +31,12 @@ def planted(tmp_path, name: str, right: str, wrong: str) -> str:
     return result.report
 
 
-def test_thirteen_exercises_each_a_blank_and_a_solution():
+def test_fifteen_exercises_each_a_blank_and_a_solution():
     assert [e.stem for e in exercises.EXERCISES] == [
         "01_sigmoid", "02_tanh", "03_softplus", "04_leaky_relu", "05_matmul",
         "06_broadcast_add", "07_mean_axis", "08_log_softmax", "09_linear",
-        "10_bce_with_logits", "11_lsgan_loss", "12_cycle_loss", "13_gradient_penalty"]
+        "10_bce_with_logits", "11_lsgan_loss", "12_cycle_loss", "13_gradient_penalty",
+        "14_conv2d", "15_conv_transpose"]
     for name in NAMES:
         blank = source(name, "exercises")
         assert blank.count("# YOUR CODE HERE") == 1 and "raise NotImplementedError(" in blank
@@ -63,7 +64,9 @@ def test_the_blank_fails_and_says_what_to_expect(name):
     result = exercises.check_here(name)
     assert not result.passed
     assert "not written yet" in result.report and "it should" in result.report
-    if name != "gradient_penalty":                # the gradient, for gy = 1: numbers
+    if name == "conv_transpose":                  # a forward: the output it should give
+        assert "y = " in result.report and "F.conv_transpose2d" in result.report
+    elif name != "gradient_penalty":              # the gradient, for gy = 1: numbers
         assert "dL/d" in result.report and "central differences" in result.report
 
 
@@ -107,6 +110,26 @@ CLASSIC_MISTAKES = {   # mistake: (exercise, right code, planted mistake, what t
         "sigmoid", "gy * y * (1 - y)", "gy * y * (1 - y) * float('nan')",
         ["FAIL first order", "the analytic gradient is nan", "backward returns nan",
          "0 of 4 checks pass"]),
+    "a kernel gradient in the patches' order": (
+        "conv2d", ".reshape(c_out, kh, kw, c).transpose(0, 3, 1, 2)", ".reshape(c_out, c, kh, kw)",
+        ["input 1, W (shape (3, 2, 3, 3)", "reshape to (C_out, kh, kw, C) first"]),
+    "gy read without moving its channels last": (
+        "conv2d", "g = gy.transpose(0, 2, 3, 1).reshape(", "g = gy.reshape(",
+        ["input 0, x (shape (2, 2, 5, 5)", "gy.transpose(0, 2, 3, 1), before the reshape"]),
+    "a convolution's backward on raw arrays": (
+        "conv2d", "F.fold(g_patches,", "F.fold(sg.Tensor(g_patches.data),",
+        ["PASS first order", "FAIL second order", "not .data/raw arrays"]),
+    "a transposed convolution without its bias": (
+        "conv_transpose", "return y + b.reshape(1, c_out, 1, 1)", "return y",
+        ["differ from F.conv_transpose2d", "right but for the bias", "0 of 4 checks pass"]),
+    "a transposed convolution's kernel read as conv2d's": (
+        "conv_transpose", "K = W.transpose(0, 2, 3, 1)", "K = W.transpose(1, 2, 3, 0)",
+        ["its channel axes swapped: W is (C_in, C_out, kh, kw)"]),
+    "a transposed convolution's size without the padding": (
+        "conv_transpose", "(h - 1) * s - 2 * p + kh, (w - 1) * s - 2 * p + kw",
+        "(h - 1) * s + kh, (w - 1) * s + kw",
+        ["PASS value", "your code raised ValueError",
+         "H_out = (H − 1)·stride − 2·padding + kh"]),
     "a penalty without its weight": (
         "gradient_penalty", "return weight * ((norms - 1) ** 2).mean()",
         "return ((norms - 1) ** 2).mean()", ["leave out the weight λ"]),

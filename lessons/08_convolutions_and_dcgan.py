@@ -1,0 +1,438 @@
+# %% [markdown]
+# # Lesson 8 — Convolutions and the DCGAN
+#
+# The MLP GAN of lesson 6 sees an image as 784 unrelated numbers: its first layer would
+# have to learn separately that a stroke at the top left and the same stroke at the bottom
+# right are the same thing. A **convolution** learns one small kernel and slides it over
+# every position. This lesson builds the convolutional GAN of Radford et al. (2016),
+# DCGAN, from the ops underneath it:
+#
+# 1. a convolution is a matrix product: cut the image into patches (`unfold`, "im2col"),
+#    multiply by the kernel;
+# 2. the **transposed convolution**, the layer that makes images bigger, is the
+#    convolution's adjoint, and why some kernel sizes paint checkerboards;
+# 3. strided convolutions instead of pooling;
+# 4. the DCGAN guidelines, as `scratchgan/models/dcgan.py` follows them;
+# 5. a short training run, with the same noise vectors drawn as training goes on.
+#
+# Exercises 14 and 15 (`lessons/exercises/`) ask you to write the convolution's backward
+# and the transposed convolution's forward yourself.
+
+# %%
+import time
+from dataclasses import replace
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import scratchgan as sg
+from scratchgan import functional as F
+from scratchgan import losses, nn
+from scratchgan.models.dcgan import PRESETS, DCGAN
+from _lesson import FAST, load_digits, save_figure, steps
+
+sg.seed(0)
+rng = np.random.default_rng(0)
+print(f"fast mode: {FAST}   backend: {sg.backend.name}")
+
+
+def array(t):
+    """A Tensor's values as a NumPy array (on any backend)."""
+    return sg.to_numpy(t.data)
+
+
+# %% [markdown]
+# ## 1. im2col: a convolution is patches times a kernel
+#
+# A 2-D convolution (strictly, the cross-correlation that every framework calls
+# convolution) with a kernel $W$ of $C_\text{out}$ filters, each $C \times k_h \times k_w$,
+# computes for every output position $(i, j)$
+#
+# $$y[o, i, j] = \sum_{c,\,u,\,v} W[o, c, u, v]\; x[c,\; i s + u,\; j s + v] + b[o],$$
+#
+# with stride $s$ (and the image padded with zeros first, if asked). Read it as a
+# dot product: the **patch** of $x$ under the kernel at $(i, j)$, a vector of
+# $C k_h k_w$ numbers, times the filter $W[o]$ flattened the same way. So cut every patch
+# out once and stack them as rows — `F.unfold`, known as **im2col** — and the whole
+# convolution is one matrix product, patches $\times K^\top$, with $K$ the $C_\text{out}$
+# filters as rows:
+#
+# $$\underbrace{P}_{(L,\ C k_h k_w)} \; \underbrace{K^\top}_{(C k_h k_w,\ C_\text{out})}
+#   = \underbrace{Y}_{(L,\ C_\text{out})}, \qquad L = H_\text{out} W_\text{out}.$$
+#
+# Every output pixel is a `Linear` layer applied to its patch, the same layer at every
+# position. Here is a $5 \times 5$ image with the numbers 0 to 24, and its patches for a
+# $3 \times 3$ kernel at stride 1: nine positions, so nine rows of nine pixels.
+
+# %%
+tiny = np.arange(25.0).reshape(1, 1, 5, 5)            # (N, C, H, W): one image, one channel
+patches = array(F.unfold(sg.tensor(tiny), kernel_size=3))     # (N, L, kh·kw·C)
+print("patches:", patches.shape)
+print(patches[0].astype(int))
+for i in range(3):
+    for j in range(3):      # row i·3 + j is the 3×3 window whose top left corner is (i, j)
+        assert np.array_equal(patches[0, 3 * i + j], tiny[0, 0, i:i + 3, j:j + 3].ravel())
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 1.8]})
+left.imshow(tiny[0, 0], cmap="Blues", vmin=-5, vmax=30)
+for (r, c), v in np.ndenumerate(tiny[0, 0]):
+    left.text(c, r, int(v), ha="center", va="center")
+left.add_patch(plt.Rectangle((0.5, 0.5), 3, 3, fill=False, color="tab:red", lw=2.5))
+left.set_title("a 5×5 image; the window of row 4 in red")
+right.imshow(patches[0], cmap="Blues", vmin=-5, vmax=30)
+for (r, c), v in np.ndenumerate(patches[0]):
+    right.text(c, r, int(v), ha="center", va="center", fontsize=8)
+right.add_patch(plt.Rectangle((-0.5, 3.5), 9, 1, fill=False, color="tab:red", lw=2.5))
+right.set(title="unfold: one row per output position (9 rows of 3·3 pixels)",
+          xlabel="pixel of the patch (u, v)", ylabel="output position i·3 + j")
+for ax in (left, right):
+    ax.set_xticks([]), ax.set_yticks([])
+save_figure(fig, "08_im2col")
+
+# %% [markdown]
+# With several channels a patch holds $k_h \cdot k_w \cdot C$ numbers, in scratchgan in the
+# order $(u, v, c)$: the channels of one pixel side by side. The kernel, stored as
+# PyTorch stores it, $(C_\text{out}, C, k_h, k_w)$, must be flattened in that same order,
+# hence the transpose to $(C_\text{out}, k_h, k_w, C)$ below. We check all three ways of
+# computing a convolution on a random batch, with stride 2 and padding 1: the nested loops
+# of the formula, patches $\times K^\top$, and `F.conv2d`.
+
+# %%
+x = rng.standard_normal((2, 3, 7, 7))                 # N = 2 images, C = 3 channels
+W = rng.standard_normal((4, 3, 3, 3))                 # C_out = 4 filters of 3×3×3
+b = rng.standard_normal(4)
+stride, padding = 2, 1
+
+
+def conv2d_loops(x, W, b, stride, padding):
+    """The formula, one output number at a time."""
+    n, c, h, w = x.shape
+    c_out, _, kh, kw = W.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    h_out, w_out = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    y = np.zeros((n, c_out, h_out, w_out))
+    for m in range(n):
+        for o in range(c_out):
+            for i in range(h_out):
+                for j in range(w_out):
+                    window = xp[m, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    y[m, o, i, j] = (W[o] * window).sum() + b[o]
+    return y
+
+
+P = array(F.unfold(sg.tensor(x), 3, stride=stride, padding=padding))      # (2, 16, 27)
+K = W.transpose(0, 2, 3, 1).reshape(4, -1)                                 # (4, 27), (u, v, c)
+y_im2col = (P @ K.T + b).reshape(2, 4, 4, 4).transpose(0, 3, 1, 2)   # (N, H_out, W_out, C_out)
+y_loops = conv2d_loops(x, W, b, stride, padding)
+y_conv = array(F.conv2d(sg.tensor(x), sg.tensor(W), sg.tensor(b), stride=stride, padding=padding))
+print(f"patches {P.shape} @ Kᵀ {K.T.shape} → {y_im2col.shape}")
+print(f"largest difference, im2col vs loops: {np.abs(y_im2col - y_loops).max():.1e};  "
+      f"F.conv2d vs loops: {np.abs(y_conv - y_loops).max():.1e}")
+assert np.allclose(y_im2col, y_loops) and np.allclose(y_conv, y_loops)
+
+# %% [markdown]
+# That is how `F.conv2d` is written (`scratchgan/ops/convolution.py`): `Unfold`, then the
+# same `linear` as an MLP layer. Its backward therefore needs nothing new either. The
+# gradient of $P K^\top$ is exercise 9's, and the gradient of `unfold` is `fold`: `unfold`
+# copies each pixel into every patch that covers it, so its adjoint adds every patch's
+# gradient back onto the pixels it came from. **Exercise 14** asks you to write that
+# backward.
+#
+# ## 2. The transposed convolution: the convolution's adjoint
+#
+# A convolution is linear in $x$: $y = A x$ for some (huge, sparse) matrix $A$. A GAN's
+# generator needs to go the other way, from a small feature map to a big image. The
+# **transposed convolution** is the map $A^\top$: the same kernel, with the roles of
+# input and output swapped. What defines a transpose (an adjoint) is that for every $x$
+# and $r$
+#
+# $$\langle A x,\ r \rangle = \langle x,\ A^\top r \rangle .$$
+#
+# And $A^\top r$ is exactly what backpropagation computes through the convolution: the
+# gradient of $\langle A x, r\rangle$ with respect to $x$. So the transposed convolution
+# *is* the convolution's backward, used as a layer. Computed by hand, it multiplies
+# every input pixel by the kernel to give a $k_h \times k_w$ patch, and `fold`s the
+# patches onto the output, $s$ pixels apart, adding where they overlap.
+#
+# Note the layout: `F.conv_transpose2d` takes its weight as $(C_\text{in}, C_\text{out},
+# k_h, k_w)$ as PyTorch does, so the convolution's own $W$, of shape $(4, 3, 3, 3)$, maps
+# 4 channels back to 3 unchanged. And a stride-2 convolution maps both a $7 \times 7$ and an
+# $8 \times 8$ image to $4 \times 4$; `output_padding` says which size to go back to.
+
+# %%
+X, Wt = sg.tensor(x, requires_grad=True), sg.tensor(W)
+Y = F.conv2d(X, Wt, stride=stride, padding=padding)                        # (2, 4, 4, 4)
+r = rng.standard_normal(Y.shape)
+back = F.conv_transpose2d(sg.tensor(r), Wt, stride=stride, padding=padding)   # (2, 3, 7, 7)
+lhs, rhs = float((array(Y) * r).sum()), float((x * array(back)).sum())
+print(f"<conv(x), r> = {lhs:.10f}\n<x, convT(r)> = {rhs:.10f}")
+assert back.shape == x.shape and np.isclose(lhs, rhs, rtol=1e-12)
+
+(gx,) = sg.grad((Y * sg.tensor(r)).sum(), [X])              # backprop through conv2d
+assert np.allclose(array(gx), array(back))                   # is the transposed convolution
+
+eight = F.conv2d(sg.tensor(rng.standard_normal((2, 3, 8, 8))), Wt, stride=2, padding=1)
+back_8 = F.conv_transpose2d(sg.tensor(r), Wt, stride=2, padding=1, output_padding=1)
+print(f"conv2d: 7×7 → {Y.shape[2:]} and 8×8 → {eight.shape[2:]};  conv_transpose2d back: "
+      f"{back.shape[2:]} (output_padding 0), {back_8.shape[2:]} (output_padding 1)")
+assert Y.shape == eight.shape and back_8.shape[2:] == (8, 8)
+
+# %% [markdown]
+# ### Why uneven overlap paints checkerboards
+#
+# Feed a transposed convolution a constant image of ones, with a kernel of ones: each
+# output pixel then shows **how many patches overlap on it**. With a $3 \times 3$ kernel
+# at stride 2, the patches start every 2 pixels and are 3 wide, so along a row every other
+# pixel is covered twice and the rest once: $1, 2, 1, 2, \dots$. In two dimensions that is
+# 1, 2 and 4 in a checkerboard. A generator built from such layers starts out with this
+# pattern in every image and must learn kernels that cancel it (Odena, Dumoulin and Olah,
+# "Deconvolution and checkerboard artifacts", Distill 2016). With a $4 \times 4$ kernel at
+# stride 2 every interior pixel is covered exactly twice along each axis: the overlap is
+# **even**, because 4 is a multiple of 2. That is why DCGAN's generator uses $4 \times 4$
+# kernels at stride 2 (padding 1 doubles the size exactly).
+#
+# The other cure replaces the transposed convolution: **upsample** by repeating each pixel
+# on a $2 \times 2$ block (`nn.Upsample`, nearest neighbour), then apply an ordinary
+# convolution with padding. Every output pixel then sees a full $3 \times 3$ window.
+
+# %%
+ones = sg.tensor(np.ones((1, 1, 6, 6)))
+overlap_3 = array(F.conv_transpose2d(ones, sg.tensor(np.ones((1, 1, 3, 3))), stride=2,
+                                     padding=1, output_padding=1))[0, 0]        # 12×12
+overlap_4 = array(F.conv_transpose2d(ones, sg.tensor(np.ones((1, 1, 4, 4))), stride=2,
+                                     padding=1))[0, 0]                          # 12×12
+upsampled = nn.Upsample(scale_factor=2)(ones)                                   # 12×12
+upsample_conv = array(F.conv2d(upsampled, sg.tensor(np.ones((1, 1, 3, 3))), padding=1))[0, 0]
+print("row 5 of each output (kernel of ones, input of ones):")
+print("  3×3, stride 2:    ", overlap_3[5].astype(int))
+print("  4×4, stride 2:    ", overlap_4[5].astype(int))
+print("  upsample + 3×3:   ", upsample_conv[5].astype(int))
+
+inner = slice(1, -1)                       # the border pixels have fewer neighbours
+assert np.array_equal(overlap_3[5, :10], np.tile([1, 2], 5) * 2)      # row 5 is covered twice
+assert np.array_equal(overlap_3[inner, inner][:4, :4], [[4, 2, 4, 2], [2, 1, 2, 1]] * 2)
+assert np.all(overlap_4[inner, inner] == 4)                           # even overlap
+assert np.all(upsample_conv[inner, inner] == 9)
+
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+for ax, image, title in zip(axes, (overlap_3, overlap_4, upsample_conv),
+                            ("ConvTranspose 3×3, stride 2", "ConvTranspose 4×4, stride 2",
+                             "Upsample ×2, then Conv 3×3")):
+    ax.imshow(image, cmap="viridis", vmin=0)
+    for (r_, c_), v in np.ndenumerate(image):
+        ax.text(c_, r_, int(v), ha="center", va="center", fontsize=6, color="w")
+    ax.set_title(title)
+    ax.axis("off")
+fig.suptitle("How many times each output pixel is painted (input and kernel all ones)", y=1.02)
+save_figure(fig, "08_checkerboard")
+
+# %% [markdown]
+# The left panel is the checkerboard: 4, 2 and 1 side by side, before any learning. The
+# middle is flat inside, 4 everywhere but on the border. Even overlap removes the
+# imbalance that is built into the layer; it does not forbid a pattern, since a learned
+# $4 \times 4$ kernel can still weight its even and odd taps differently, but the
+# generator no longer has to fight its own architecture. The right panel is flat inside too,
+# at 9: every output pixel sees a whole $3 \times 3$ window of upsampled input.
+#
+# ## 3. Strided convolutions instead of pooling
+#
+# Classification networks of the time shrank their feature maps with **pooling**: the
+# average (or maximum) of each $2 \times 2$ block. Average pooling is itself a stride-2
+# convolution, one with a fixed kernel: each channel's $2 \times 2$ block times $\tfrac14$,
+# and no mixing between channels,
+#
+# $$W_\text{pool}[o, c, u, v] = \tfrac14\,\delta_{oc}.$$
+#
+# DCGAN's first guideline replaces it with a stride-2 convolution whose kernel is
+# **learnt**: the network chooses how to downsample (in $D$), and with the transposed
+# convolution how to upsample (in $G$).
+
+# %%
+pool = nn.AvgPool2d(2)
+W_pool = np.einsum("oc,uv->ocuv", np.eye(3), np.full((2, 2), 0.25))     # (3, 3, 2, 2)
+pooled = array(pool(sg.tensor(x[:, :, :6, :6])))
+strided = array(F.conv2d(sg.tensor(x[:, :, :6, :6]), sg.tensor(W_pool), stride=2))
+print(f"AvgPool2d(2): {pooled.shape};  conv2d with W_pool, stride 2: {strided.shape};  "
+      f"largest difference {np.abs(pooled - strided).max():.1e}")
+assert np.allclose(pooled, strided)
+
+# %% [markdown]
+# ## 4. The DCGAN guidelines
+#
+# Radford, Metz and Chintala (2016) found, by much trial and error, a set of rules that
+# made convolutional GANs train stably. `scratchgan/models/dcgan.py` (the model
+# `mnist-dcgan`, classes `DCGAN` and `DCGANConfig`) follows each of them, scaled to
+# $28 \times 28$ digits:
+#
+# * **strided convolutions instead of pooling**: $D$ downsamples with `Conv2d(…, 4,
+#   stride=2, padding=1)`, $G$ upsamples with `ConvTranspose2d(…, 4, stride=2,
+#   padding=1)` — $4 \times 4$ at stride 2, the even overlap of section 2;
+# * **BatchNorm** in both networks, except at $G$'s output and $D$'s input;
+# * **no hidden fully connected layers**: only the projection of $z$ to a $2C \times 7
+#   \times 7$ map at $G$'s start, and the single logit at $D$'s end;
+# * **ReLU** in $G$ with $\tanh$ at the output, **LeakyReLU(0.2)** in $D$;
+# * weights drawn from $\mathcal N(0, 0.02^2)$, Adam with learning rate $2 \cdot 10^{-4}$ and
+#   $\beta_1 = 0.5$.
+#
+# A layer followed by BatchNorm has no bias: the norm subtracts the batch mean, so a bias
+# there would get a gradient of exactly zero. Two presets: `"paper"`, the published widths
+# ($C = 64$), and `"default"` ($C = 32$, with an EMA of $G$'s weights for sampling, as in
+# lesson 6).
+
+# %%
+print({name: (cfg.channels, cfg.batch_size, cfg.ema_decay) for name, cfg in PRESETS.items()},
+      "  (channels C, batch, EMA decay)")
+sg.seed(0)
+gan = DCGAN(PRESETS["default"])
+print("G =", gan.G)
+print("D =", gan.D)
+z = gan.sample_z(5)
+images = gan.G(z)
+logits = gan.D(images)
+print(f"z {z.shape} → G → {images.shape} → D → {logits.shape};   "
+      f"G {gan.G.num_parameters():,} and D {gan.D.num_parameters():,} parameters")
+assert images.shape == (5, 1, 28, 28) and logits.shape == (5, 1)
+upsamplers = [m for _, m in gan.G.named_modules() if isinstance(m, nn.ConvTranspose2d)]
+assert [(m.kernel_size, m.stride) for m in upsamplers] == [((4, 4), (2, 2))] * 2
+
+# %% [markdown]
+# ### BatchNorm makes a verdict depend on the rest of the batch
+#
+# In training mode BatchNorm normalises with the mean and variance of the batch it is
+# given. So $D$'s verdict on one image depends on which other images share its batch.
+# The check below feeds the same five fakes to $D$ twice: once alone, once stacked with
+# five real digits (or, without MNIST, five other fakes).
+
+# %%
+mnist = load_digits(steps(None, 20_000))          # all 60,000 digits; 20,000 in fast mode
+other = (sg.tensor((mnist[0][:5].reshape(5, 1, 28, 28) / 127.5 - 1).astype(np.float32))
+         if mnist is not None else gan.G(gan.sample_z(5)))
+with sg.no_grad():
+    alone = array(gan.D(images))
+    mixed = array(gan.D(F.concatenate([other, images])))[5:]
+print(f"D's logits for the same five fakes, alone: {np.round(alone.ravel(), 3)}\n"
+      f"                       beside five others: {np.round(mixed.ravel(), 3)}")
+assert not np.allclose(alone, mixed)
+
+# %% [markdown]
+# The verdicts differ. This matters for how a training step feeds $D$. If the D step
+# judges real and fake digits in one stacked batch, but the G step shows $D$ a batch of
+# fakes only, the fakes are normalised differently in the two steps: $G$ is trained
+# against a $D$ that sees them otherwise than the $D$ that was trained to reject them.
+# (`GAN.d_step` in `scratchgan/models/gan.py` stacks them, which suits the MLP GAN,
+# whose $D$ has no BatchNorm.) The DCGAN paper's own code, and PyTorch's DCGAN example,
+# give $D$ the real and the fake batch in **separate passes**, each normalised by its own
+# statistics, so that a fake batch looks the same to $D$ in both steps. Our loop below
+# does the same, written out as in lesson 6.
+#
+# ## 5. A short training run
+#
+# The same 36 noise vectors go through $G$ as training goes on. Fast mode trains a
+# narrower DCGAN ($C = 16$, batches of 64, no EMA: we look at $G$ itself) for 100
+# iterations on 20,000 digits, well under half a minute on two cores; the full mode trains
+# the same network for 1,500 iterations on all 60,000.
+
+# %%
+def dcgan_step(gan, real):
+    """One step of Algorithm 1 with D's real and fake batches in separate passes."""
+    fake = gan.G(gan.sample_z(real.shape[0]))                  # graph kept for G's step
+    d_loss = losses.d_loss_minimax(gan.D(real), gan.D(fake.detach()))
+    gan.opt_d.zero_grad()
+    d_loss.backward()
+    gan.opt_d.step()
+    with nn.frozen(gan.D):
+        g_loss = losses.g_loss_nonsaturating(gan.D(fake))
+        gan.opt_g.zero_grad()
+        g_loss.backward()
+    gan.opt_g.step()
+    return d_loss.item(), g_loss.item()
+
+
+def grid(images, ncol=6):
+    """Images (N, 1, 28, 28) in [−1, 1] → one picture in [0, 1], 2-pixel gaps."""
+    images = (sg.to_numpy(images).reshape(-1, 28, 28) + 1) / 2
+    rows = -(-len(images) // ncol)
+    canvas = np.zeros((2 + 30 * rows, 2 + 30 * ncol))
+    for i, image in enumerate(images):
+        r_, c_ = divmod(i, ncol)
+        canvas[2 + 30 * r_:30 + 30 * r_, 2 + 30 * c_:30 + 30 * c_] = image
+    return canvas
+
+
+if mnist is None:
+    print("No MNIST here (offline, empty cache): the training run is skipped.")
+else:
+    train_images = mnist[0]
+    cfg = replace(PRESETS["default"], channels=16, batch_size=64, ema_decay=0.0)
+    n_iters = steps(1500, 100)
+    snap_at = sorted({0, n_iters // 4, n_iters // 2, n_iters})
+    z_grid = sg.tensor(np.random.default_rng([0, 100]).standard_normal((36, cfg.z_dim))
+                       .astype(np.float32))
+    sg.seed(0)
+    gan = DCGAN(cfg)
+    grids, history = {}, []
+    start = time.perf_counter()
+    for it in range(n_iters + 1):
+        if it in snap_at:
+            grids[it] = gan.generate(z_grid).data
+        if it == n_iters:
+            break
+        batch = train_images[rng.integers(0, len(train_images), cfg.batch_size)]
+        real = sg.tensor((batch.reshape(-1, 1, 28, 28) / 127.5 - 1).astype(np.float32))
+        history.append(dcgan_step(gan, real))
+    seconds = time.perf_counter() - start
+    d_losses, g_losses = np.array(history).T
+    print(f"{n_iters} iterations in {seconds:.0f} s;  L_D over the last 20: "
+          f"{d_losses[-20:].mean():.3f},  L_G: {g_losses[-20:].mean():.3f}")
+    spread = [float(np.std(sg.to_numpy(grids[k]), axis=0).mean()) for k in snap_at]
+    print("how much the 36 samples differ from each other (mean std over pixels):",
+          [f"{s:.3f}" for s in spread])
+    assert spread[-1] > spread[0]           # the samples no longer look alike
+
+    fig, axes = plt.subplots(1, len(snap_at) + 1, figsize=(2.7 * (len(snap_at) + 1), 3.2))
+    for ax, k in zip(axes, snap_at):
+        ax.imshow(grid(grids[k]), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"iteration {k}", fontsize=10)
+        ax.axis("off")
+    axes[-1].plot(d_losses, label="L_D")
+    axes[-1].plot(g_losses, label="L_G")
+    axes[-1].set(xlabel="iteration", title="losses")
+    axes[-1].legend()
+    fig.suptitle("The same 36 noise vectors through the DCGAN generator as training goes on",
+                 y=1.02)
+    save_figure(fig, "08_dcgan_samples")
+
+# %% [markdown]
+# What fast mode shows: at iteration 0 every $z$ gives the same flat grey; by iteration 50
+# a fine texture appears; at iteration 100 each sample is a different blotchy grey
+# pattern — the samples now differ from one another (the printed spread grows from 0.002
+# to about 0.15), but they are **not digits yet**, not even strokes. $D$ has won the early
+# game: $L_D$ falls to about 0.07 while $L_G$ climbs to about 3.6. A hundred steps is too
+# short for a convolutional GAN on MNIST; run the full mode (1,500 iterations) and watch
+# whether the blotches turn into strokes, and then into digits.
+#
+# ## What you should now be able to do
+#
+# * Cut an image into patches with `F.unfold` and compute a convolution as
+#   patches $\times K^\top$, with the kernel flattened in the patches' order.
+# * Say why `fold` is `unfold`'s adjoint, and so the convolution's backward (exercise 14).
+# * Explain the transposed convolution as the convolution's adjoint,
+#   $\langle A x, r\rangle = \langle x, A^\top r\rangle$, and compute it as pixels times the
+#   kernel, folded (exercise 15); choose `output_padding`.
+# * Predict the overlap pattern of a transposed convolution from its kernel and stride,
+#   and name two cures for the checkerboard (a kernel divisible by the stride; upsample,
+#   then convolve).
+# * Write average pooling as a stride-2 convolution with a fixed kernel, and say what a
+#   strided convolution learns instead.
+# * List the DCGAN guidelines and find each in `scratchgan/models/dcgan.py`; explain why a
+#   BatchNorm discriminator should see real and fake batches in separate passes.
+#
+# ## Try this
+#
+# 1. Replace $G$'s transposed convolutions by `nn.Upsample(2)` followed by
+#    `nn.Conv2d(…, 3, padding=1)` and train again. Do the early grids still show a
+#    regular texture?
+# 2. Train with `dcgan_step` replaced by `gan.train_step` (real and fake stacked in one
+#    pass through $D$) and compare $L_D$, $L_G$ and the grids.
+# 3. Give $G$ a $3 \times 3$ kernel at stride 2 (`padding=1, output_padding=1`) and look
+#    for the checkerboard of section 2 in the samples of the first iterations.
