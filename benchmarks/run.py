@@ -3,7 +3,7 @@ and against PyTorch on the CPU where torch is installed.
 
 Timings live here, never in the tests.  Each row times the same computation through
 scratchgan's autograd, written out by hand (forward and backward) in the array library
-itself, and in PyTorch (2 threads), and reports the ratios.
+itself, and in PyTorch (``--threads``, 2 by default), and reports the ratios.
 
     1. an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
     2. one whole GAN iteration (D step + G step, with Adam): ``MLPGAN.train_step`` against
@@ -203,8 +203,8 @@ def dcgan_sides(preset: str, batch: int) -> dict:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20, help="calls per round (MLP rows; "
-                        "GAN rows a quarter of it)")
+    parser.add_argument("--repeat", type=int, default=20, help="calls per round (MLP and "
+                        "convolution rows; GAN and DCGAN rows a quarter of it)")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
     parser.add_argument("--threads", type=int, default=None,
@@ -227,8 +227,8 @@ def main(argv=None) -> None:
                 same_math.check_same_gan_iteration("default", iterations=8),
                 same_math.check_same_conv_layers())
     print(f"backend: {backend.name}, numpy {numpy.__version__} ({_blas()})    (medians of "
-          f"{args.rounds} rounds taking turns, {args.repeat} calls per side per round, GAN rows "
-          f"{gan_repeat}; float32)")
+          f"{args.rounds} rounds taking turns, {args.repeat} calls per side per round, GAN and "
+          f"DCGAN rows {gan_repeat}; float32)")
     print(f"checked: by hand = scratchgan (float64: MLP gradients; 2 pytorch-gan and 8 default "
           f"GAN iterations; DCGAN's convolutions at C = 4; max rel. diff {worst:.1e})")
     if torch is None:
