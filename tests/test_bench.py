@@ -56,6 +56,16 @@ def test_by_hand_convolutions_give_the_engines_output_and_gradients(backend):
     assert same_math.check_same_conv_layers(channels=4, batch=4) <= 1e-8
 
 
+def test_a_wrong_by_hand_col2im_is_caught(backend, monkeypatch):
+    """The convolution check is not vacuous: a col2im off by a little fails it."""
+    from benchmarks import conv
+
+    original = conv.col2im
+    monkeypatch.setattr(conv, "col2im", lambda *a: original(*a) * (1 + 1e-6))
+    with pytest.raises(AssertionError, match="conv bench mismatch"):
+        same_math.check_same_conv_layers(channels=4, batch=4)
+
+
 def test_torch_side_convolutions_and_dcgan_iterations_compute_what_scratchgan_computes():
     """Where torch is installed: DCGAN's convolutions, forward and backward, and two DCGAN
     iterations of each preset (C = 4, batch 8: D on [real; fake], G's step through a frozen D,
