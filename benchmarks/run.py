@@ -3,18 +3,28 @@ and against PyTorch on the CPU where torch is installed.
 
 Timings live here, never in the tests.  Each row times the same computation through
 scratchgan's autograd, written out by hand (forward and backward) in the array library
-itself, and in PyTorch (2 threads), and reports the ratios.
+itself, and in PyTorch (``--threads``, 2 by default), and reports the ratios.
 
     1. an MLP 784→512→256→1: forward, BCE-with-logits loss, backward
     2. one whole GAN iteration (D step + G step, with Adam): ``MLPGAN.train_step`` against
        ``HandGAN.train_step`` and ``TorchGAN.train_step``, for the ``pytorch-gan`` preset at
        batch 64 and the ``default`` preset (D on pairs, G reuses D's fakes, EMA every 8th
        step) at 128
+    3. DCGAN's four convolutions, forward + backward, at the sizes its ``default`` preset
+       (C = 32) runs them at batch 64 (benchmarks/conv.py): the by-hand column is a plain
+       NumPy im2col
+    4. one DCGAN iteration, ``default`` (C = 32, G reuses D's fakes, EMA) and ``paper``
+       (C = 64), batch 64: ``DCGAN.train_step`` against ``TorchGAN.train_step`` (there is no
+       by-hand DCGAN: without torch this row times scratchgan alone)
 
 Before timing, every side is checked to compute the same numbers (benchmarks/same_math.py).
 
-    python -m benchmarks [--repeat N] [--rounds R] [--backend numpy|cupy] [--json PATH]
+    python -m benchmarks [--repeat N] [--rounds R] [--threads T] [--only mlp|conv]
+                         [--backend numpy|cupy] [--json PATH]
     (from the repository root; run it with a Python that has torch for the third column)
+
+``--threads`` sets NumPy's BLAS (OPENBLAS_NUM_THREADS and its kin, read once as NumPy
+loads: ``python -m benchmarks`` sets them before it imports NumPy) and torch alike.
 """
 from __future__ import annotations
 
@@ -29,7 +39,7 @@ from scratchgan.backend import numpy
 import scratchgan as sg
 from scratchgan import backend
 
-from . import same_math
+from . import conv, same_math
 from .handwritten import HandGAN, mlp_step_by_hand, mlp_step_scratchgan, mlp_weights
 
 try:
@@ -37,6 +47,9 @@ try:
     from . import torch_side
 except ImportError:            # torch is never a dependency: the table just has no torch column
     torch = None
+
+# the variables NumPy's BLAS builds read for their thread count
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 TORCH_HINT = ("torch: not installed, so no PyTorch column (for one: a venv of its own with "
               "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu "
@@ -51,6 +64,17 @@ def _blas() -> str:
         return f"{blas['name']} {blas.get('version', '')}, {threads}"
     except (TypeError, KeyError):
         return threads
+
+
+def _check_blas_threads(threads: int) -> None:
+    """NumPy's BLAS reads its thread count once, as NumPy loads: ``--threads`` reaches it only
+    through the environment that ``python -m benchmarks`` sets before importing NumPy."""
+    for var in BLAS_THREAD_VARS:
+        if os.environ.get(var) != str(threads):
+            raise SystemExit(f"--threads {threads}: {var} is "
+                             f"{os.environ.get(var, 'unset')} in this process, set before "
+                             f"NumPy loaded; run python -m benchmarks --threads {threads}, "
+                             f"or set {var}={threads} yourself")
 
 
 def _sync():
@@ -134,15 +158,61 @@ def gan_sides(preset: str, batch: int) -> dict:
     return sides
 
 
+def conv_sides(layer: conv.ConvLayer) -> dict:
+    """One DCGAN convolution forward and backward, one callable per side, on the same arrays."""
+    x, weight, bias, gy = conv.layer_arrays(layer, backend.xp)
+    tensors = conv.scratchgan_tensors(x, weight, bias)
+    gy_t = sg.Tensor(gy)
+
+    def ours():
+        for t in tensors:
+            if t is not None:
+                t.grad = None
+        conv.conv_step_scratchgan(layer, *tensors, gy_t)
+
+    sides = {"scratchgan": ours,
+             "by hand": lambda: conv.conv_step_by_hand(layer, x, weight, bias, gy)}
+    if torch is not None and backend.name == "numpy":
+        leaves = [None if a is None else torch.from_numpy(a.copy()).requires_grad_()
+                  for a in (x, weight, bias)]
+        gy_twin = torch.from_numpy(gy)
+
+        def theirs():
+            for t in leaves:
+                if t is not None:
+                    t.grad = None
+            torch_side.conv_step_torch(layer.transposed, *leaves, gy_twin, layer.stride,
+                                       layer.padding)
+
+        sides["torch"] = theirs
+    return sides
+
+
+def dcgan_sides(preset: str, batch: int) -> dict:
+    """One DCGAN iteration of ``preset``: scratchgan, and torch from the same weights."""
+    backend.seed(0)
+    gan = same_math.make_dcgan(preset, batch)
+    real = numpy.random.default_rng(2).uniform(-1, 1, (batch, 1, 28, 28)).astype("float32")
+    real_t = sg.Tensor(backend.asarray(real))
+    sides = {"scratchgan": lambda: gan.train_step([real_t])}
+    if torch is not None and backend.name == "numpy":
+        twin, real_twin = torch_side.TorchGAN(gan, seed=1), torch.from_numpy(real)
+        sides["torch"] = lambda: twin.train_step([real_twin])
+    return sides
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20, help="calls per round (MLP rows; "
-                        "GAN rows a quarter of it)")
+    parser.add_argument("--repeat", type=int, default=20, help="calls per round (MLP and "
+                        "convolution rows; GAN and DCGAN rows a quarter of it)")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
-    parser.add_argument("--torch-threads", type=int, default=torch_side.THREADS if torch else 2,
-                        help="torch.set_num_threads (default 2, the cores of the reference "
-                        "machine; NumPy's BLAS takes OPENBLAS_NUM_THREADS from the environment)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for NumPy's BLAS and torch alike (default: torch 2, the "
+                        "cores of the reference machine, NumPy's BLAS as the environment says); "
+                        "1 on a machine that other work shares")
+    parser.add_argument("--only", choices=("mlp", "conv"), default=None,
+                        help="only the MLP rows (1, 2) or only the convolution rows (3, 4)")
     parser.add_argument("--json", metavar="PATH", default=None,
                         help="also write the measured rows to this JSON file")
     args = parser.parse_args(argv)
@@ -150,32 +220,48 @@ def main(argv=None) -> None:
         sg.use_backend(args.backend)
     gan_repeat = max(3, args.repeat // 4)
 
+    if args.threads is not None:
+        _check_blas_threads(args.threads)
     same_math.check_same_mlp_gradients()
     worst = max(same_math.check_same_gan_iteration("pytorch-gan"),
-                same_math.check_same_gan_iteration("default", iterations=8))
+                same_math.check_same_gan_iteration("default", iterations=8),
+                same_math.check_same_conv_layers())
     print(f"backend: {backend.name}, numpy {numpy.__version__} ({_blas()})    (medians of "
-          f"{args.rounds} rounds taking turns, {args.repeat} calls per side per round, GAN rows "
-          f"{gan_repeat}; float32)")
+          f"{args.rounds} rounds taking turns, {args.repeat} calls per side per round, GAN and "
+          f"DCGAN rows {gan_repeat}; float32)")
     print(f"checked: by hand = scratchgan (float64: MLP gradients; 2 pytorch-gan and 8 default "
-          f"GAN iterations, max rel. diff {worst:.1e})")
+          f"GAN iterations; DCGAN's convolutions at C = 4; max rel. diff {worst:.1e})")
     if torch is None:
         print(TORCH_HINT)
     elif backend.name != "numpy":
         print(f"torch: the CPU column is left out on the {backend.name} backend")
     else:
-        torch.set_num_threads(args.torch_threads)
+        torch.set_num_threads(args.threads or torch_side.THREADS)
         worst = max(same_math.check_torch_mlp_gradients(),
                     same_math.check_torch_gan_iteration("pytorch-gan"),
-                    same_math.check_torch_gan_iteration("default", iterations=8))
+                    same_math.check_torch_gan_iteration("default", iterations=8),
+                    same_math.check_torch_conv_layers(),
+                    *(same_math.check_torch_gan_iteration(p, iterations=2, batch=8,
+                                                          model="mnist-dcgan", channels=4)
+                      for p in ("default", "paper")))
         print(f"torch: {torch.__version__}, {torch.get_num_threads()} threads; checked = "
-              f"scratchgan (float64, same runs, max rel. diff {worst:.1e})")
+              f"scratchgan (float64, same runs and DCGAN's convolutions and 2 iterations at "
+              f"C = 4, max rel. diff {worst:.1e})")
 
-    benches = [("MLP 784-512-256-1 forward+backward", mlp_sides, 64, args.repeat),
+    mlp_benches = [("MLP 784-512-256-1 forward+backward", mlp_sides, 64, args.repeat),
                ("MLP 784-512-256-1 forward+backward", mlp_sides, 256, args.repeat),
                ("GAN iteration pytorch-gan (D+G, Adam)",
                 lambda batch: gan_sides("pytorch-gan", batch), 64, gan_repeat),
                ("GAN iteration default (D+G, Adam, EMA/8)",
                 lambda batch: gan_sides("default", batch), 128, gan_repeat)]
+    channels = same_math.dcgan.PRESETS["default"].channels
+    conv_benches = [(f"{layer.name} fwd+bwd", lambda _, layer=layer: conv_sides(layer),
+                     layer.batch, args.repeat) for layer in conv.dcgan_layers(channels, 64)]
+    conv_benches += [(f"DCGAN iteration {p} (C={same_math.dcgan.PRESETS[p].channels})",
+                      lambda batch, p=p: dcgan_sides(p, batch), 64, gan_repeat)
+                     for p in ("default", "paper")]
+    benches = {"mlp": mlp_benches, "conv": conv_benches}.get(args.only,
+                                                            mlp_benches + conv_benches)
     head = f"{'what':<41} {'batch':>5} {'scratchgan':>11} {'by hand':>11}"
     print(head + (f" {'torch':>11} {'sg/hand':>8} {'sg/torch':>8}" if torch is not None
                   and backend.name == "numpy" else f" {'sg/hand':>8}"))
@@ -183,15 +269,19 @@ def main(argv=None) -> None:
     for name, sides, batch, repeat in benches:
         t = time_rounds(sides(batch), repeat, args.rounds)
         row = {"name": name, "batch": batch, "backend": backend.name,
-               "ms_scratchgan": t["scratchgan"] * 1e3, "ms_by_hand": t["by hand"] * 1e3,
-               "ratio_by_hand": t[("ratio", "scratchgan", "by hand")]}
-        line = (f"{name:<41} {batch:>5} {row['ms_scratchgan']:>8.3f} ms "
-                f"{row['ms_by_hand']:>8.3f} ms")
+               "ms_scratchgan": t["scratchgan"] * 1e3}
+        line = f"{name:<41} {batch:>5} {row['ms_scratchgan']:>8.3f} ms "
+        if "by hand" in t:
+            row["ms_by_hand"] = t["by hand"] * 1e3
+            row["ratio_by_hand"] = t[("ratio", "scratchgan", "by hand")]
+            line += f"{row['ms_by_hand']:>8.3f} ms"
+        else:                   # no by-hand DCGAN: a dash, not a number
+            line += f"{'—':>11}"
         if "torch" in t:
             row["ms_torch"] = t["torch"] * 1e3
             row["ratio_torch"] = t[("ratio", "scratchgan", "torch")]
             line += f" {row['ms_torch']:>8.3f} ms"
-        line += f" {row['ratio_by_hand']:>7.2f}x"
+        line += f" {row['ratio_by_hand']:>7.2f}x" if "by hand" in t else f" {'—':>8}"
         if "torch" in t:
             line += f" {row['ratio_torch']:>7.2f}x"
         print(line, flush=True)

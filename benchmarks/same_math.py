@@ -12,8 +12,11 @@ from scratchgan.backend import numpy
 
 import scratchgan as sg
 from scratchgan import backend, nn
+from scratchgan.models import dcgan
+from scratchgan.models.gan import GAN
 from scratchgan.models.mlp_gan import MLPGAN, PRESETS
 
+from . import conv
 from .handwritten import (HandBatchNorm1d, HandGAN, mlp_step_by_hand, mlp_step_scratchgan,
                           mlp_weights)
 
@@ -21,6 +24,14 @@ from .handwritten import (HandBatchNorm1d, HandGAN, mlp_step_by_hand, mlp_step_s
 def make_gan(preset: str, batch: int) -> MLPGAN:
     """The preset, with its batch size set to ``batch`` (train_step's G step uses it)."""
     return MLPGAN(dataclasses.replace(PRESETS[preset], batch_size=batch))
+
+
+def make_dcgan(preset: str, batch: int, channels: int | None = None) -> dcgan.DCGAN:
+    """The DCGAN preset at batch ``batch`` (and ``channels``, where given: small checks)."""
+    cfg = dataclasses.replace(dcgan.PRESETS[preset], batch_size=batch)
+    if channels is not None:
+        cfg = dataclasses.replace(cfg, channels=channels)
+    return dcgan.DCGAN(cfg)
 
 
 def check_same_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1),
@@ -42,13 +53,13 @@ def check_same_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1),
     return worst
 
 
-def _cast(gan: MLPGAN, dtype: str) -> None:
+def _cast(gan: GAN, dtype: str) -> None:
     """Every parameter and BatchNorm statistic of ``gan`` converted to ``dtype``."""
     for net in (n for n in (gan.G, gan.D, gan.G_ema) if n is not None):
         for p in net.parameters():
             p.data = p.data.astype(dtype)
         for m in net.modules():
-            if isinstance(m, nn.BatchNorm1d):
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 m.running_mean = m.running_mean.astype(dtype)
                 m.running_var = m.running_var.astype(dtype)
 
@@ -120,25 +131,30 @@ def check_same_gan_iteration(preset: str = "pytorch-gan", iterations: int = 2, b
 
 
 def check_torch_gan_iteration(preset: str = "pytorch-gan", iterations: int = 2, batch: int = 16,
-                              rtol: float = 1e-8) -> float:
-    """The PyTorch GAN iteration updates G, D and the EMA as MLPGAN.train_step does (float64,
-    same weights, same real batches and z's); the losses agree too.
+                              rtol: float = 1e-8, model: str = "mnist-gan",
+                              channels: int | None = None) -> float:
+    """The PyTorch GAN iteration updates G, D and the EMA as GAN.train_step does (float64,
+    same weights, same real batches and z's); the losses agree too.  ``model``: the MLP GAN
+    ("mnist-gan") or DCGAN ("mnist-dcgan", at ``channels`` where given).
 
     Linear biases just before a BatchNorm are left out: BatchNorm subtracts them again, so
     their gradient is 0 in exact arithmetic and what Adam does with the rounding noise
     differs between any two implementations (and changes nothing downstream); so is
-    BatchNorm's running mean, which carries them.
+    BatchNorm's running mean, which carries them.  (DCGAN has no bias before a norm.)
     Returns the largest relative difference seen.
     """
     from .torch_side import TorchGAN
 
     backend.seed(3)
-    gan = make_gan(preset, batch)
+    if model == "mnist-dcgan":
+        gan, image_shape = make_dcgan(preset, batch, channels), (batch, 1, 28, 28)
+    else:
+        gan, image_shape = make_gan(preset, batch), (batch, 784)
     _cast(gan, "float64")
     twin = TorchGAN(gan)
     rng = numpy.random.default_rng(4)
     zs = [rng.standard_normal((batch, gan.cfg.z_dim)) for _ in range(2 * iterations)]
-    reals = [rng.uniform(-1, 1, (batch, 784)) for _ in range(iterations)]
+    reals = [rng.uniform(-1, 1, image_shape) for _ in range(iterations)]
     gan_zs, twin_zs = iter(zs), iter(zs)
     gan.sample_z = lambda n: sg.Tensor(backend.asarray(next(gan_zs)))
     twin.sample_z = lambda n: _torch().from_numpy(next(twin_zs).copy())
@@ -153,17 +169,18 @@ def check_torch_gan_iteration(preset: str = "pytorch-gan", iterations: int = 2, 
     for name, net, twin_net in pairs:
         layers = list(net)
         for i, m in enumerate(layers):
-            if not isinstance(m, (nn.Linear, nn.BatchNorm1d)):
+            if getattr(m, "weight", None) is None:
                 continue
-            before_bn = i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm1d)
+            norms = (nn.BatchNorm1d, nn.BatchNorm2d)
+            before_bn = i + 1 < len(layers) and isinstance(layers[i + 1], norms)
             t = twin_net[i]
             diffs[f"{name}[{i}].weight"] = _rel_diff(m.weight.data, t.weight.detach().numpy())
-            if not (isinstance(m, nn.Linear) and before_bn):
+            if m.bias is not None and (isinstance(m, norms) or not before_bn):
                 diffs[f"{name}[{i}].bias"] = _rel_diff(m.bias.data, t.bias.detach().numpy())
-            if isinstance(m, nn.BatchNorm1d):
+            if isinstance(m, norms):
                 diffs[f"{name}[{i}].running_var"] = _rel_diff(m.running_var, t.running_var.numpy())
     worst = max(diffs, key=diffs.get)
-    assert diffs[worst] <= rtol, (f"torch bench mismatch ({preset}): {worst} differs by "
+    assert diffs[worst] <= rtol, (f"torch bench mismatch ({model} {preset}): {worst} differs by "
                                   f"{diffs[worst]:.1e} (relative)")
     return diffs[worst]
 
@@ -186,6 +203,59 @@ def check_torch_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1),
                 for Wb, Wb_twin in zip(params, twin) for p, q in zip(Wb, Wb_twin))
     assert worst <= rtol, f"torch MLP bench mismatch: gradients differ by {worst:.1e} (relative)"
     return worst
+
+
+def _conv_cases(channels: int, batch: int):
+    """Each DCGAN convolution at small sizes, in float64: its arrays on every side."""
+    for layer in conv.dcgan_layers(channels, batch):
+        yield layer, conv.layer_arrays(layer, backend.xp, "float64", seed=5)
+
+
+def _conv_scratchgan(layer, x, weight, bias, gy):
+    """y, then the gradients of x, weight and bias (None without a bias), as raw arrays."""
+    tensors = conv.scratchgan_tensors(x, weight, bias)
+    y = conv.conv_step_scratchgan(layer, *tensors, sg.Tensor(gy))
+    return y.data, tuple(None if t is None else t.grad.data for t in tensors)
+
+
+def _conv_diff(layer, ours, theirs) -> dict:
+    (y, grads), (y2, grads2) = ours, theirs
+    diffs = {f"{layer.name}: y": _rel_diff(y, y2)}
+    for what, a, b in zip(("dL/dx", "dL/dW", "dL/db"), grads, grads2):
+        if a is not None:
+            diffs[f"{layer.name}: {what}"] = _rel_diff(a, b)
+    return diffs
+
+
+def check_same_conv_layers(channels: int = 4, batch: int = 4, rtol: float = 1e-8) -> float:
+    """The by-hand im2col computes each DCGAN convolution's output and gradients as
+    scratchgan does (float64).  Returns the largest relative difference."""
+    diffs = {}
+    for layer, (x, weight, bias, gy) in _conv_cases(channels, batch):
+        ours = _conv_scratchgan(layer, x, weight, bias, gy)
+        diffs.update(_conv_diff(layer, ours, conv.conv_step_by_hand(layer, x, weight, bias, gy)))
+    worst = max(diffs, key=diffs.get)
+    assert diffs[worst] <= rtol, f"conv bench mismatch: {worst} differs by {diffs[worst]:.1e}"
+    return diffs[worst]
+
+
+def check_torch_conv_layers(channels: int = 4, batch: int = 4, rtol: float = 1e-8) -> float:
+    """PyTorch computes each DCGAN convolution's output and gradients as scratchgan (float64)."""
+    from .torch_side import conv_step_torch
+
+    torch, diffs = _torch(), {}
+    for layer, (x, weight, bias, gy) in _conv_cases(channels, batch):
+        ours = _conv_scratchgan(layer, x, weight, bias, gy)
+        leaves = [None if a is None else torch.from_numpy(backend.to_numpy(a).copy())
+                  .requires_grad_() for a in (x, weight, bias)]
+        y = conv_step_torch(layer.transposed, *leaves,
+                            torch.from_numpy(backend.to_numpy(gy).copy()),
+                            layer.stride, layer.padding)
+        theirs = (y.detach().numpy(), tuple(None if t is None else t.grad.numpy() for t in leaves))
+        diffs.update(_conv_diff(layer, ours, theirs))
+    worst = max(diffs, key=diffs.get)
+    assert diffs[worst] <= rtol, f"torch conv bench mismatch: {worst} differs by {diffs[worst]:.1e}"
+    return diffs[worst]
 
 
 def _torch():

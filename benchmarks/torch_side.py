@@ -1,12 +1,13 @@
-"""The same MLP step and MLP GAN iteration in PyTorch on the CPU: the third column of
-``make bench``.  Imported only where torch is installed; torch is never a dependency of
-scratchgan.
+"""The same MLP step, MLP GAN and DCGAN iteration, and convolution layers, in PyTorch on
+the CPU: the third column of ``make bench``.  Imported only where torch is installed; torch
+is never a dependency of scratchgan.
 
-What matches MLPGAN.train_step, detail by detail (``same_math.check_torch_gan_iteration``
-checks it in float64):
-  - the layers: the same Sequential of Linear / BatchNorm1d(eps, momentum) / LeakyReLU /
-    Tanh, with scratchgan's initial weights copied in (torch.nn.Linear stores W as (out, in),
-    as scratchgan does);
+What matches GAN.train_step (MLPGAN and DCGAN alike), detail by detail
+(``same_math.check_torch_gan_iteration`` checks it in float64):
+  - the layers: the same Sequential of Linear / Conv2d / ConvTranspose2d /
+    BatchNorm1d/2d(eps, momentum) / ReLU / LeakyReLU / Tanh / Flatten / Unflatten, with
+    scratchgan's initial weights copied in (scratchgan stores every weight in PyTorch's
+    layout: Linear (out, in), Conv2d (out, in, kh, kw), ConvTranspose2d (in, out, kh, kw));
   - D judges [real; fake] in one pass, packed ``pack`` samples to a row (a reshape);
   - losses from logits: L_D = −mean log σ(D(x)) − mean log σ(−D(G(z))),
     L_G = −mean log σ(D(G(z))) (non-saturating), real label 1;
@@ -25,7 +26,7 @@ import torch.nn.functional as TF
 
 from scratchgan import backend, nn
 from scratchgan.backend import numpy
-from scratchgan.models.mlp_gan import MLPGAN
+from scratchgan.models.gan import GAN
 
 THREADS = 2
 
@@ -34,34 +35,55 @@ def _tensor(array) -> torch.Tensor:
     return torch.from_numpy(numpy.array(backend.to_numpy(array), copy=True))
 
 
+def _twin_layer(m) -> torch.nn.Module:
+    """The PyTorch layer that computes what scratchgan's layer ``m`` computes."""
+    has_bias = getattr(m, "bias", None) is not None
+    if isinstance(m, nn.Linear):
+        return torch.nn.Linear(m.in_features, m.out_features, bias=has_bias)
+    if isinstance(m, nn.Conv2d):
+        return torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride,
+                               m.padding, bias=has_bias)
+    if isinstance(m, nn.ConvTranspose2d):
+        return torch.nn.ConvTranspose2d(m.in_channels, m.out_channels, m.kernel_size,
+                                        m.stride, m.padding, m.output_padding, bias=has_bias)
+    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        cls = torch.nn.BatchNorm1d if isinstance(m, nn.BatchNorm1d) else torch.nn.BatchNorm2d
+        t = cls(m.num_features, eps=m.eps, momentum=m.momentum)
+        t.running_mean, t.running_var = _tensor(m.running_mean), _tensor(m.running_var)
+        return t
+    if isinstance(m, nn.LeakyReLU):
+        return torch.nn.LeakyReLU(m.negative_slope)
+    if isinstance(m, nn.ReLU):
+        return torch.nn.ReLU()
+    if isinstance(m, nn.Tanh):
+        return torch.nn.Tanh()
+    if isinstance(m, nn.Flatten):
+        return torch.nn.Flatten()
+    if isinstance(m, nn.Unflatten):
+        return torch.nn.Unflatten(m.dim, m.unflattened_size)
+    raise TypeError(f"the torch GAN has no twin for {type(m).__name__}")
+
+
 def torch_twin(net: nn.Sequential) -> torch.nn.Sequential:
     """The PyTorch Sequential with ``net``'s layers and a copy of its weights and statistics."""
     layers = []
     for m in net:
-        if isinstance(m, nn.Linear):
-            t = torch.nn.Linear(m.in_features, m.out_features)
-            t.weight.data, t.bias.data = _tensor(m.weight.data), _tensor(m.bias.data)
-        elif isinstance(m, nn.BatchNorm1d):
-            t = torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum)
-            t.weight.data, t.bias.data = _tensor(m.weight.data), _tensor(m.bias.data)
-            t.running_mean, t.running_var = _tensor(m.running_mean), _tensor(m.running_var)
-        elif isinstance(m, nn.LeakyReLU):
-            t = torch.nn.LeakyReLU(m.negative_slope)
-        elif isinstance(m, nn.Tanh):
-            t = torch.nn.Tanh()
-        else:
-            raise TypeError(f"the torch GAN has no twin for {type(m).__name__}")
+        t = _twin_layer(m)
+        for name in ("weight", "bias"):
+            if getattr(m, name, None) is not None:
+                getattr(t, name).data = _tensor(getattr(m, name).data)
         layers.append(t)
     return torch.nn.Sequential(*layers)
 
 
 class TorchGAN:
-    """MLPGAN.train_step in PyTorch (the presets HandGAN covers)."""
+    """GAN.train_step in PyTorch: MLPGAN (the presets HandGAN covers) and DCGAN."""
 
-    def __init__(self, gan: MLPGAN, seed: int = 0):
+    def __init__(self, gan: GAN, seed: int = 0):
         cfg = self.cfg = gan.cfg
-        if (cfg.real_label, cfg.g_loss, cfg.d_dropout, cfg.d_spectral_norm) != (
-                1.0, "nonsaturating", 0.0, False):
+        self.pack = getattr(cfg, "pack", 1)             # DCGAN has no packing
+        if (cfg.real_label, cfg.g_loss, getattr(cfg, "d_dropout", 0.0),
+                getattr(cfg, "d_spectral_norm", False)) != (1.0, "nonsaturating", 0.0, False):
             raise ValueError("TorchGAN implements real label 1, the non-saturating G loss, no "
                              "dropout and no spectral norm")
         self.G, self.D = torch_twin(gan.G), torch_twin(gan.D)
@@ -76,7 +98,9 @@ class TorchGAN:
         return z.to(self.G[0].weight.dtype)
 
     def discriminate(self, images: torch.Tensor) -> torch.Tensor:
-        pack = self.cfg.pack
+        pack = self.pack
+        if pack == 1:
+            return self.D(images)
         return self.D(images.reshape(images.shape[0] // pack, pack * images.shape[1]))
 
     def d_step(self, real: torch.Tensor, fake: torch.Tensor | None = None) -> dict:
@@ -84,7 +108,7 @@ class TorchGAN:
             with torch.no_grad():
                 fake = self.G(self.sample_z(real.shape[0]))
         logits = self.discriminate(torch.cat([real, fake]))
-        n = real.shape[0] // self.cfg.pack
+        n = real.shape[0] // self.pack
         real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = -TF.logsigmoid(real_logits).mean() - TF.logsigmoid(-fake_logits).mean()
         self.opt_d.zero_grad()
@@ -145,3 +169,11 @@ def mlp_step_torch(params, x, target) -> torch.Tensor:
     loss = TF.binary_cross_entropy_with_logits(h, target)
     loss.backward()
     return loss
+
+
+def conv_step_torch(transposed: bool, x, weight, bias, gy, stride: int, padding: int):
+    """One convolution layer forward and backward (dL/dy = gy given), as ``conv_step_scratchgan``."""
+    conv = TF.conv_transpose2d if transposed else TF.conv2d
+    y = conv(x, weight, bias, stride, padding)
+    y.backward(gy)
+    return y

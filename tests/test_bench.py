@@ -48,3 +48,31 @@ def test_torch_side_computes_what_scratchgan_computes():
     assert same_math.check_torch_mlp_gradients(batch=4, sizes=(20, 16, 8, 1)) <= 1e-8
     assert same_math.check_torch_gan_iteration("pytorch-gan", iterations=2, batch=8) <= 1e-8
     assert same_math.check_torch_gan_iteration("default", iterations=8, batch=8) <= 1e-8
+
+
+def test_by_hand_convolutions_give_the_engines_output_and_gradients(backend):
+    """DCGAN's four convolutions (C = 4): the plain-NumPy im2col column computes y and the
+    gradients of x, W and b as scratchgan does."""
+    assert same_math.check_same_conv_layers(channels=4, batch=4) <= 1e-8
+
+
+def test_a_wrong_by_hand_col2im_is_caught(backend, monkeypatch):
+    """The convolution check is not vacuous: a col2im off by a little fails it."""
+    from benchmarks import conv
+
+    original = conv.col2im
+    monkeypatch.setattr(conv, "col2im", lambda *a: original(*a) * (1 + 1e-6))
+    with pytest.raises(AssertionError, match="conv bench mismatch"):
+        same_math.check_same_conv_layers(channels=4, batch=4)
+
+
+def test_torch_side_convolutions_and_dcgan_iterations_compute_what_scratchgan_computes():
+    """Where torch is installed: DCGAN's convolutions, forward and backward, and two DCGAN
+    iterations of each preset (C = 4, batch 8: D on [real; fake], G's step through a frozen D,
+    the default's reuse of D's fakes and EMA, Adam β = (0.5, 0.999)) match the engine in
+    float64."""
+    pytest.importorskip("torch")
+    assert same_math.check_torch_conv_layers(channels=4, batch=4) <= 1e-8
+    for preset in ("default", "paper"):
+        assert same_math.check_torch_gan_iteration(preset, iterations=2, batch=8,
+                                                   model="mnist-dcgan", channels=4) <= 1e-8
