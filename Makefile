@@ -21,7 +21,8 @@ $(READY): pyproject.toml
 
 venv: $(READY)
 
-## make test: the whole test suite (NumPy backend; CuPy too where a GPU is present)
+## make test: the whole test suite, on NumPy and on the strict device stand-in (CuPy too
+## where a GPU is present); its last line names the backends that ran
 test: $(READY)
 	$(PY) -m pytest -q
 
