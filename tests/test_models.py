@@ -159,3 +159,30 @@ def test_a_discriminator_with_batchnorm_judges_real_and_fake_batches_apart(image
     stats = model.d_step(real, fake)
     assert np.isclose(float(B.to_numpy(stats["d_loss"])), float(B.to_numpy(apart.data)),
                       rtol=1e-6)
+
+
+@pytest.mark.host_only                                   # it picks the stand-in itself
+@pytest.mark.parametrize("name", list(MODELS))
+def test_a_training_step_reads_nothing_back_from_the_device(name, images):
+    """On the strict stand-in every device→host read is counted: one iteration of any
+    model makes none (its losses stay on the device), and the loop reads them back once
+    every ``read_every`` iterations, one transfer per number it keeps."""
+    from scratchgan import strict
+    previous = B.name
+    sg.use_backend("strict")
+    try:
+        sg.seed(0)
+        trainer = Trainer(MODELS[name](tiny(name, batch_size=4)), images, "unused", seed=0,
+                          progress=False, read_every=5)
+        trainer.order = B.rng().permutation(len(images))
+        step = trainer.model.samples_per_step
+        trainer.model.train_step(images[:step])          # a first call may build caches
+        with strict.count_transfers() as moved:
+            trainer.model.train_step(images[:step])
+        assert moved.to_host == 0, moved.sites
+        with strict.count_transfers() as moved:
+            for _ in range(10):
+                trainer._record(trainer.model.train_step(images[:step]))
+        assert moved.to_host == 2 * len(trainer.model.history_keys), moved.sites
+    finally:
+        sg.use_backend(previous)
