@@ -356,29 +356,39 @@ class CycleGAN(Model):
         n = real.shape[0]
         return self.d_adv(logits[:n], logits[n:])
 
-    def train_step(self, batch) -> dict:
-        """One iteration on (x, y): the G/F step, then D_X and D_Y on fakes from history.
-
-        Returns every term as a 0-d device array (the loop reads them every few iterations).
-        """
-        x, y = (self.as_images(b) for b in batch)
+    def g_step(self, x: Tensor, y: Tensor) -> tuple[dict, Tensor, Tensor]:
+        """One step of G and F on their objective, through D_X and D_Y held fixed (their
+        weights are frozen: backward computes no gradient for them, only through them).
+        Returns the terms (0-d device arrays) and the fakes G(x), F(y), detached."""
         with nn.frozen(self.D_X), nn.frozen(self.D_Y):
             terms, g_of_x, f_of_y = self.generator_terms(x, y)
             self.opt_g.zero_grad()
             total(terms).backward()
         self.opt_g.step()
-        # D learns from the fakes of G before this step, as the reference code: they are
-        # already made, and detached from G's graph
+        stats = {k: v.data for k, v in terms.items()}
+        if "identity" not in stats:
+            stats["identity"] = backend.xp.zeros((), dtype=stats["cycle"].dtype)
+        return stats, g_of_x.detach(), f_of_y.detach()
+
+    def d_steps(self, x: Tensor, y: Tensor, g_of_x: Tensor, f_of_y: Tensor) -> dict:
+        """One step of D_X (x against F(y)) and of D_Y (y against G(x)), each fake drawn
+        through that discriminator's history."""
         fake_y = Tensor(self.history_y.query(g_of_x.data))
         fake_x = Tensor(self.history_x.query(f_of_y.data))
         d_x, d_y = self.d_step(self.D_X, x, fake_x), self.d_step(self.D_Y, y, fake_y)
         self.opt_d.zero_grad()
-        (d_x + d_y).backward()
+        (d_x + d_y).backward()          # the two share no weight: one backward for both
         self.opt_d.step()
-        stats = {k: v.data for k, v in terms.items()}
-        if "identity" not in stats:
-            stats["identity"] = backend.xp.zeros((), dtype=stats["cycle"].dtype)
-        stats.update(d_x=d_x.data, d_y=d_y.data)
+        return {"d_x": d_x.data, "d_y": d_y.data}
+
+    def train_step(self, batch) -> dict:
+        """One iteration on a batch (x uint8 (b, H, W), y uint8 (b, H, W)): the G/F step,
+        then D_X and D_Y.  D learns from the fakes G and F made before their step, as the
+        reference code: they are already made.  Every term comes back as a 0-d device
+        array (the loop reads them every few iterations)."""
+        x, y = (self.as_images(b) for b in batch)
+        stats, g_of_x, f_of_y = self.g_step(x, y)
+        stats.update(self.d_steps(x, y, g_of_x, f_of_y))
         return stats
 
     def set_epoch(self, epoch: int) -> None:
