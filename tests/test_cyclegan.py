@@ -89,6 +89,11 @@ def test_a_bad_setting_is_refused_in_one_line(field, value):
     assert "\n" not in str(info.value)
 
 
+def test_images_whose_sides_are_not_multiples_of_4_are_refused():
+    with pytest.raises(ValueError, match="16×15"):
+        CycleGAN.as_images(np.zeros((2, 16, 15), dtype=np.uint8))
+
+
 def test_the_paper_networks_at_their_published_sizes():
     """c7s1-64, d128, d256, 9 × R256, u128, u64, c7s1-1 and the 70×70 PatchGAN
     C64-C128-C256-C512 (one input channel: 11.36 M and 2.76 M weights)."""

@@ -335,6 +335,12 @@ class CycleGAN(Model):
     @staticmethod
     def as_images(batch_uint8) -> Tensor:
         """uint8 (b, H, W) → (b, 1, H, W) in [−1, 1] on the device."""
+        h, w = batch_uint8.shape[-2:]
+        if h % 4 or w % 4:
+            # two stride-2 downsamplings and two ×2 upsamplings: any other size comes back
+            # as a different size, and the cycle loss would compare unequal shapes
+            raise ValueError(f"CycleGAN: images must have a height and width divisible by 4, "
+                             f"got {h}×{w} (pad them, e.g. mfeat-pix's 16×15 to 16×16)")
         x = scale_batch(batch_uint8, xp=backend.xp)
         return Tensor(x.reshape(x.shape[0], 1, x.shape[-2], x.shape[-1]))
 
