@@ -26,6 +26,11 @@ TINY = {
 }
 
 
+# a model whose data is a pair of domains (CycleGAN) is tested in its own file: these
+# tests feed every model single images
+SINGLE_DOMAIN = [name for name, cls in MODELS.items() if not getattr(cls, "two_domains", False)]
+
+
 def tiny(name, **changes):
     return MODELS[name].Config(**{**TINY[name], **changes})
 
@@ -36,10 +41,10 @@ def images():
 
 
 def test_every_model_has_a_tiny_configuration_here():
-    assert set(TINY) == set(MODELS)
+    assert set(TINY) == set(SINGLE_DOMAIN)
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", SINGLE_DOMAIN)
 def test_the_contract(name):
     cls = MODELS[name]
     assert cls.name == name and "default" in cls.PRESETS
@@ -51,7 +56,7 @@ def test_the_contract(name):
     assert model.sample_uint8(3).shape == (3, 28, 28)
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", SINGLE_DOMAIN)
 def test_two_iterations_move_each_network_only_in_its_own_step(name, images):
     sg.seed(0)
     model = MODELS[name](tiny(name, reuse_fakes=False))
@@ -70,7 +75,7 @@ def test_two_iterations_move_each_network_only_in_its_own_step(name, images):
     assert all(np.isfinite(float(B.to_numpy(stats[k]))) for k in model.history_keys)
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", SINGLE_DOMAIN)
 def test_a_resumed_run_equals_an_uninterrupted_one(name, images, tmp_path):
     cls = MODELS[name]
     straight = Trainer.create(cls, tiny(name), images, tmp_path / "a", seed=5, progress=False)
@@ -90,7 +95,7 @@ def test_a_resumed_run_equals_an_uninterrupted_one(name, images, tmp_path):
         assert np.array_equal(B.to_numpy(a[key]), B.to_numpy(b[key])), key
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", SINGLE_DOMAIN)
 def test_the_command_line_trains_samples_and_resumes_any_model(name, images, tmp_path,
                                                                 monkeypatch, capsys):
     monkeypatch.setattr(MODELS[name], "load_data", classmethod(lambda cls, cfg: images))
@@ -162,7 +167,7 @@ def test_a_discriminator_with_batchnorm_judges_real_and_fake_batches_apart(image
 
 
 @pytest.mark.host_only                                   # it picks the stand-in itself
-@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("name", SINGLE_DOMAIN)
 def test_a_training_step_reads_nothing_back_from_the_device(name, images):
     """On the strict stand-in every device→host read is counted: one iteration of any
     model makes none (its losses stay on the device), and the loop reads them back once

@@ -3,10 +3,11 @@ the contract in ``base.py``.  ``MODELS`` is the registry the command line reads.
 from __future__ import annotations
 
 from ..errors import ConfigError
+from .cyclegan import CycleGAN
 from .dcgan import DCGAN
 from .mlp_gan import MLPGAN
 
-MODELS: dict[str, type] = {cls.name: cls for cls in (MLPGAN, DCGAN)}
+MODELS: dict[str, type] = {cls.name: cls for cls in (MLPGAN, DCGAN, CycleGAN)}
 
 
 def model_class(name: str) -> type:

@@ -1,0 +1,395 @@
+"""CycleGAN: every term of its objective against finite differences, the identity term's
+direction, the history of fakes, which networks each step moves, exact resume through the
+one loop, and the command line — on a tiny fake pair of domains, offline, in seconds."""
+import json
+
+import numpy as np
+import pytest
+
+import scratchgan as sg
+from scratchgan import backend as B
+from scratchgan import losses, nn
+from scratchgan.__main__ import main as cli_main
+from scratchgan.errors import ConfigError
+from scratchgan.models import MODELS
+from scratchgan.models.cyclegan import (CycleGAN, CycleGANConfig, FakeHistory, d_adv_least_squares,
+                                        d_adv_minimax, g_adv_least_squares, g_adv_minimax,
+                                        generator_objective, total)
+from scratchgan.train import Trainer, read_checkpoint
+
+TINY = dict(channels=2, n_residual=1, d_channels=2, d_layers=2, batch_size=2, epochs=2,
+            pool_size=3)
+
+
+def tiny(**changes) -> CycleGANConfig:
+    return CycleGANConfig(**{**TINY, **changes})
+
+
+class FakeDomains:
+    """The interface of ``scratchgan.data.domains``: ``data[indices]`` → (x, y), uint8
+    (b, H, W) each; its length is the larger domain's (the smaller one wraps around);
+    ``test``, where given, is the held-out split, of the same interface."""
+
+    def __init__(self, n_x=12, n_y=8, size=16, seed=0, test=True):
+        rng = np.random.default_rng(seed)
+        self.x = rng.integers(0, 256, (n_x, size, size), dtype=np.uint8)
+        self.y = rng.integers(0, 256, (n_y, size, size), dtype=np.uint8)
+        if test:
+            self.test = FakeDomains(4, 3, size, seed + 1, test=False)
+
+    def __len__(self):
+        return max(len(self.x), len(self.y))
+
+    def __getitem__(self, indices):
+        indices = np.asarray(indices)
+        return self.x[indices % len(self.x)], self.y[indices % len(self.y)]
+
+
+@pytest.fixture
+def data():
+    return FakeDomains()
+
+
+@pytest.fixture
+def fake_data(monkeypatch, data):
+    """CycleGAN.load_data answers with the fake domains (no download, no domains.py)."""
+    monkeypatch.setattr(CycleGAN, "load_data", classmethod(lambda cls, cfg: data))
+    return data
+
+
+def images(model, batch):
+    return tuple(model.as_images(b) for b in batch)
+
+
+def snapshot(net):
+    return [B.to_numpy(p.data).copy() for p in net.parameters()]
+
+
+# --- the contract and the configuration ----------------------------------------------
+def test_registered_with_presets_that_follow_zhu_et_al():
+    assert MODELS["cyclegan"] is CycleGAN
+    assert CycleGAN.two_domains and set(CycleGAN.PRESETS) >= {"default", "paper"}
+    for cfg in CycleGAN.PRESETS.values():
+        cfg.validate()
+        assert (cfg.lr_g, cfg.lr_d, cfg.betas) == (2e-4, 2e-4, (0.5, 0.999))
+        assert (cfg.lambda_cyc, cfg.lambda_id, cfg.pool_size, cfg.gan_loss) == \
+            (10.0, 0.5, 50, "lsgan")
+    paper = CycleGAN.PRESETS["paper"]
+    assert (paper.channels, paper.n_residual, paper.d_channels, paper.d_layers) == (64, 9, 64, 3)
+    assert (paper.batch_size, paper.epochs, paper.decay_from, paper.upsample) == \
+        (1, 200, 0.5, "transpose")
+
+
+@pytest.mark.parametrize("field, value", [("upsample", "bilinear"), ("gan_loss", "wgan"),
+                                          ("lambda_cyc", -1.0), ("pool_size", -1),
+                                          ("n_residual", -1), ("decay_from", 1.5)])
+def test_a_bad_setting_is_refused_in_one_line(field, value):
+    with pytest.raises(ConfigError, match=f"^{field}=") as info:
+        CycleGAN(tiny(**{field: value}))
+    assert "\n" not in str(info.value)
+
+
+def test_images_whose_sides_are_not_multiples_of_4_are_refused():
+    with pytest.raises(ValueError, match="16×15"):
+        CycleGAN.as_images(np.zeros((2, 16, 15), dtype=np.uint8))
+
+
+def test_the_paper_networks_at_their_published_sizes():
+    """c7s1-64, d128, d256, 9 × R256, u128, u64, c7s1-1 and the 70×70 PatchGAN
+    C64-C128-C256-C512 (one input channel: 11.36 M and 2.76 M weights)."""
+    sg.seed(0)
+    from scratchgan.models.cyclegan import make_discriminator, make_generator
+    cfg = CycleGAN.PRESETS["paper"]
+    count = lambda net: sum(int(np.prod(p.shape)) for p in net.parameters())  # noqa: E731
+    assert count(make_generator(cfg)) == 11_360_385
+    assert count(make_discriminator(cfg)) == 2_761_793
+
+
+# --- every term of the objective: first and second order, in float64 ------------------
+def _objective(gan_loss, lambda_id):
+    def fn(dy, dx, x, fgx, y, gfy, fx, gy):
+        return total(generator_objective(dy, dx, x, fgx, y, gfy, fx, gy, gan_loss=gan_loss,
+                                         lambda_cyc=10.0, lambda_id=lambda_id))
+    return fn
+
+
+D_OUT, IMG = (2, 1, 2, 2), (2, 1, 3, 3)
+TERMS = {                   # name: (function, input shapes)
+    "g_adv_least_squares": (g_adv_least_squares, [D_OUT]),
+    "d_adv_least_squares": (d_adv_least_squares, [D_OUT, D_OUT]),
+    "g_adv_minimax": (g_adv_minimax, [D_OUT]),
+    "d_adv_minimax": (d_adv_minimax, [D_OUT, D_OUT]),
+    "objective_lsgan": (_objective("lsgan", 0.5), [D_OUT, D_OUT] + [IMG] * 6),
+    "objective_minimax": (_objective("minimax", 0.5), [D_OUT, D_OUT] + [IMG] * 6),
+    "objective_no_identity": (_objective("lsgan", 0.0), [D_OUT, D_OUT] + [IMG] * 6),
+}
+
+
+@pytest.mark.parametrize("name", TERMS)
+def test_first_order(name, rng):
+    fn, shapes = TERMS[name]
+    inputs = [B.xp.asarray(rng.standard_normal(s)) for s in shapes]
+    assert sg.gradcheck(fn, inputs, name=name)
+
+
+@pytest.mark.parametrize("name", TERMS)
+def test_second_order(name, rng):
+    fn, shapes = TERMS[name]
+    inputs = [B.xp.asarray(rng.standard_normal(s)) for s in shapes]
+    assert sg.gradgradcheck(fn, inputs, name=name)
+
+
+def test_each_term_is_the_papers_formula(rng):
+    real, fake = rng.standard_normal((2, 6, 1))
+    t = lambda a: sg.tensor(B.xp.asarray(a))                            # noqa: E731
+    log_sig = lambda a: -np.logaddexp(0, -a)                            # noqa: E731
+    assert np.isclose(g_adv_least_squares(t(fake)).item(), ((fake - 1) ** 2).mean())
+    assert np.isclose(d_adv_least_squares(t(real), t(fake)).item(),
+                      0.5 * (((real - 1) ** 2).mean() + (fake ** 2).mean()))
+    assert np.isclose(g_adv_minimax(t(fake)).item(), -log_sig(fake).mean())
+    assert np.isclose(d_adv_minimax(t(real), t(fake)).item(),
+                      -0.5 * (log_sig(real).mean() + log_sig(-fake).mean()))
+    x, fgx, y, gfy, fx, gy = rng.standard_normal((6, 2, 1, 3, 3))
+    terms = generator_objective(t(real), t(fake), t(x), t(fgx), t(y), t(gfy), t(fx), t(gy))
+    assert np.isclose(terms["cycle"].item(),
+                      10 * (np.abs(fgx - x).mean() + np.abs(gfy - y).mean()))
+    assert np.isclose(terms["identity"].item(),
+                      5 * (np.abs(fx - x).mean() + np.abs(gy - y).mean()))
+
+
+# --- the identity term's direction ----------------------------------------------------
+class Identity(nn.Module):
+    def forward(self, x):
+        return x
+
+
+class Negate(nn.Module):
+    def forward(self, x):
+        return -x
+
+
+@pytest.mark.parametrize("g_is_identity", [True, False])
+def test_identity_term_asks_g_to_keep_a_y_and_f_to_keep_an_x(g_is_identity, rng):
+    """G: X → Y applied to a y must return y; F: Y → X applied to an x must return x.
+    With G the identity and F a negation, the term is zero when x = 0 (F(0) = 0, G(y) = y)
+    and only with the right pairing: the flipped one, ‖G(x) − x‖ + ‖F(y) − y‖, is not."""
+    model = CycleGAN(tiny())
+    model.G, model.F = (Identity(), Negate()) if g_is_identity else (Negate(), Identity())
+    image = sg.tensor(B.xp.asarray(rng.standard_normal((2, 1, 16, 16)).astype("float32")))
+    zero = sg.tensor(B.xp.zeros((2, 1, 16, 16), dtype="float32"))
+    # the domain whose own mapping is the identity gets the image, the other gets zeros
+    x, y = (zero, image) if g_is_identity else (image, zero)
+    terms, _, _ = model.generator_terms(x, y)
+    assert terms["identity"].item() == 0.0
+    flipped = losses.identity_loss(x, model.G(x), y, model.F(y), weight=5.0)
+    assert flipped.item() > 1.0
+
+
+# --- the history of fakes -------------------------------------------------------------
+def _constant_images(values):
+    """One 1×2×2 image per value, filled with it: which fake came back is readable."""
+    values = np.asarray(values, dtype="float32")
+    return B.xp.asarray(np.broadcast_to(values[:, None, None, None], (len(values), 1, 2, 2)).copy())
+
+
+def _values(images):
+    return B.to_numpy(images)[:, 0, 0, 0]
+
+
+def test_the_history_fills_to_its_size_showing_each_new_fake():
+    history = FakeHistory(50)
+    for start in range(0, 50, 5):
+        shown = history.query(_constant_images(range(start, start + 5)))
+        assert np.array_equal(_values(shown), np.arange(start, start + 5))
+    assert history.count == 50
+    assert sorted(_values(history.images)) == list(range(50))
+
+
+def test_a_full_history_shows_an_old_fake_half_the_time_and_stores_the_new_one():
+    sg.seed(3)
+    history = FakeHistory(50)
+    history.query(_constant_images(range(50)))
+    n, swapped, seen = 2000, 0, set(range(50))
+    for i in range(n):
+        new = 1000 + i
+        (shown,) = _values(history.query(_constant_images([new])))
+        stored = set(_values(history.images).tolist())
+        if shown != new:
+            swapped += 1
+            assert shown in seen and shown not in stored and new in stored
+        else:
+            assert new not in stored
+        seen |= stored
+        assert history.count == 50 and len(stored) == 50
+    # binomial(2000, ½): mean 1000, standard deviation 22; ±100 is 4.5 of them
+    assert abs(swapped - n / 2) < 100, swapped
+
+
+def test_a_batch_goes_through_the_history_as_its_images_one_by_one():
+    def run(batch):
+        sg.seed(7)
+        history = FakeHistory(4)
+        return np.concatenate([_values(history.query(_constant_images(range(s, s + batch))))
+                               for s in range(0, 24, batch)])
+    assert np.array_equal(run(1), run(4))
+    assert not np.array_equal(run(4), np.arange(24))
+
+
+def test_the_history_resumes_exactly_and_size_zero_keeps_nothing():
+    sg.seed(1)
+    a = FakeHistory(5)
+    a.query(_constant_images(range(7)))
+    state, rng_state = a.state_dict(), B.rng_state()
+    b = FakeHistory(5)
+    b.load_state_dict({k: B.to_numpy(v) for k, v in state.items()})
+    after_a = _values(a.query(_constant_images(range(100, 110))))
+    B.set_rng_state(rng_state)
+    after_b = _values(b.query(_constant_images(range(100, 110))))
+    assert np.array_equal(after_a, after_b)
+    assert FakeHistory(5).state_dict()["images"].shape == (0,)
+    none = FakeHistory(0)
+    assert np.array_equal(_values(none.query(_constant_images([1, 2]))), [1, 2])
+    assert none.state_dict()["images"].shape == (0,)
+
+
+# --- training -------------------------------------------------------------------------
+def test_each_step_moves_its_own_networks_and_no_other(data):
+    sg.seed(0)
+    model = CycleGAN(tiny())
+    x, y = images(model, data[np.arange(2)])
+    nets = {"G": model.G, "F": model.F, "D_X": model.D_X, "D_Y": model.D_Y}
+    before = {k: snapshot(v) for k, v in nets.items()}
+    _, g_of_x, f_of_y = model.g_step(x, y)
+    after_g = {k: snapshot(v) for k, v in nets.items()}
+    for name in ("G", "F"):
+        assert all(not np.array_equal(a, b) for a, b in zip(before[name], after_g[name])), \
+            f"a parameter of {name} did not move in the G/F step"
+    for name in ("D_X", "D_Y"):
+        assert all(np.array_equal(a, b) for a, b in zip(before[name], after_g[name])), name
+        assert all(p.grad is None for p in nets[name].parameters()), name
+    model.d_steps(x, y, g_of_x, f_of_y)
+    after_d = {k: snapshot(v) for k, v in nets.items()}
+    for name in ("D_X", "D_Y"):
+        assert all(not np.array_equal(a, b) for a, b in zip(after_g[name], after_d[name])), \
+            f"a parameter of {name} did not move in the D step"
+    for name in ("G", "F"):
+        assert all(np.array_equal(a, b) for a, b in zip(after_g[name], after_d[name])), name
+
+
+@pytest.mark.parametrize("upsample", ["transpose", "resize"])
+@pytest.mark.parametrize("gan_loss", ["lsgan", "minimax"])
+def test_both_upsamplings_and_both_adversarial_losses_train(upsample, gan_loss, data):
+    sg.seed(0)
+    model = CycleGAN(tiny(upsample=upsample, gan_loss=gan_loss, lambda_id=0.0))
+    kinds = [type(m).__name__ for m in model.G]
+    if upsample == "transpose":
+        ups = [m for m in model.G if isinstance(m, nn.ConvTranspose2d)]
+        assert len(ups) == 2 and "Upsample" not in kinds
+        assert all((u.kernel_size, u.stride, u.output_padding) == ((3, 3), (2, 2), (1, 1))
+                   for u in ups)
+    else:
+        assert kinds.count("Upsample") == 2 and "ConvTranspose2d" not in kinds
+    x, _ = images(model, data[np.arange(2)])
+    assert model.G(x).shape == (2, 1, 16, 16)
+    for _ in range(2):
+        stats = model.train_step(data[np.arange(2)])
+    assert set(stats) == set(model.history_keys)
+    assert float(B.to_numpy(stats["identity"])) == 0.0            # λ_id = 0: switched off
+    assert all(np.isfinite(float(B.to_numpy(v))) for v in stats.values())
+
+
+def test_the_learning_rate_is_constant_then_decays_linearly():
+    model = CycleGAN(tiny(epochs=4, decay_from=0.5, lr_g=2e-4, lr_d=1e-4))
+    rates = []
+    for epoch in range(4):
+        model.set_epoch(epoch)
+        rates.append((model.opt_g.lr, model.opt_d.lr))
+    assert np.allclose(rates, [(2e-4, 1e-4), (2e-4, 1e-4), (2e-4, 1e-4), (1e-4, 5e-5)])
+
+
+def test_a_resumed_run_equals_an_uninterrupted_one(fake_data, tmp_path):
+    """Through the one loop; the stop falls after the histories (3 fakes each) are full,
+    so the resumed run must restore their contents and the coin flips' generator."""
+    straight = Trainer.create(CycleGAN, tiny(), fake_data, tmp_path / "a", seed=5, progress=False)
+    straight.fit()
+    first = Trainer.create(CycleGAN, tiny(), fake_data, tmp_path / "b", seed=5, progress=False)
+    steps = iter(range(100))
+    assert not first.run_epoch(should_stop=lambda: next(steps) >= 4)
+    assert first.model.history_y.count == 3
+    first.save_checkpoint()
+    second = Trainer.create(CycleGAN, tiny(), fake_data, tmp_path / "b", seed=0, progress=False)
+    second.load_checkpoint()
+    assert second.model.history_y.count == 3
+    second.fit()
+    for key in straight.history:
+        assert len(straight.history[key]) == 12
+        assert np.array_equal(straight.history[key], second.history[key]), key
+    a, b = straight.model.state_dict(), second.model.state_dict()
+    assert a.keys() == b.keys() and {"pool_x/images", "pool_y/images"} <= set(a)
+    for key in a:
+        assert np.array_equal(B.to_numpy(a[key]), B.to_numpy(b[key])), key
+
+
+@pytest.mark.host_only                                   # it picks the stand-in itself
+def test_a_training_step_reads_nothing_back_from_the_device(data):
+    from scratchgan import strict
+    previous = B.name
+    sg.use_backend("strict")
+    try:
+        sg.seed(0)
+        trainer = Trainer(CycleGAN(tiny()), data, "unused", seed=0, progress=False,
+                          read_every=5)
+        batch = data[np.arange(2)]
+        trainer.model.train_step(batch)
+        with strict.count_transfers() as moved:
+            trainer.model.train_step(batch)              # the histories are full by now
+        assert moved.to_host == 0, moved.sites
+        with strict.count_transfers() as moved:
+            for _ in range(10):
+                trainer._record(trainer.model.train_step(batch))
+        assert moved.to_host == 2 * len(trainer.model.history_keys), moved.sites
+    finally:
+        sg.use_backend(previous)
+
+
+# --- outputs --------------------------------------------------------------------------
+def test_pictures_samples_and_evaluation_use_the_held_out_split(fake_data, tmp_path):
+    sg.seed(0)
+    model = CycleGAN(tiny())
+    samples = model.sample_uint8(6)
+    assert samples.shape == (6, 16, 16) and samples.dtype == np.uint8
+    x_test = model.as_images(fake_data.test.x[np.arange(6) % 4])
+    with sg.no_grad():
+        expected = model.G(x_test)
+    assert np.array_equal(samples, np.clip(np.rint((B.to_numpy(expected.data) + 1) * 127.5),
+                                           0, 255).astype(np.uint8)[:, 0])
+    assert np.array_equal(model.sample_uint8(6), samples)         # the same images each time
+    path = model.save_pictures(tmp_path, 1, seed=0)
+    assert path.exists()
+    scores = model.evaluate(100)
+    assert scores["n_pairs"] == 4 and 0 <= scores["cycle_l1_x"] <= 2
+    assert "|F(G(x)) − x|" in model.report(scores)
+
+
+def test_without_a_test_split_the_first_training_pairs_are_held_out(monkeypatch):
+    plain = FakeDomains(test=False)
+    monkeypatch.setattr(CycleGAN, "load_data", classmethod(lambda cls, cfg: plain))
+    model = CycleGAN(tiny())
+    x, y = model.held_out(3)
+    assert np.array_equal(x, plain.x[:3]) and np.array_equal(y, plain.y[:3])
+
+
+@pytest.mark.host_only
+def test_the_command_line_trains_samples_evaluates_and_resumes(fake_data, tmp_path):
+    out = tmp_path / "run"
+    sets = [a for k, v in TINY.items() if k != "epochs" for a in ("--set", f"{k}={v}")]
+    assert cli_main(["train", "cyclegan", "--out", str(out), "--epochs", "1", *sets]) == 0
+    _, meta = read_checkpoint(out)
+    assert meta["model"] == "cyclegan" and meta["epoch"] == 1
+    assert "cycle_l1_x" in json.loads((out / "metrics.json").read_text())["evaluation"]
+    assert cli_main(["sample", str(out), "-n", "4", "-o", str(tmp_path / "s.npz")]) == 0
+    assert np.load(tmp_path / "s.npz")["images"].shape == (4, 16, 16)
+    assert cli_main(["train", "cyclegan", "--out", str(out), "--resume", "--epochs", "2",
+                     "--no-eval"]) == 0
+    assert read_checkpoint(out)[1]["epoch"] == 2
+    assert (out / "samples" / "epoch_002.png").exists()
