@@ -316,8 +316,12 @@ class CycleGAN(Model):
     @classmethod
     def load_data(cls, cfg):
         """The two domains: ``data[indices]`` → (x uint8 (b, H, W), y uint8 (b, H, W))."""
-        from ..data.domains import load_domains
-        return load_domains()
+        from ..data.domains import UnpairedBatches, load_domains
+        domains = load_domains()
+        data = domains.unpaired(seed=0)
+        data.test = UnpairedBatches(domains.x_test, domains.y_test, seed=1)
+        data.domains = domains           # with labels, for the evaluation
+        return data
 
     def held_out_data(self):
         """The data's test split (``data.test``) where it has one, else the training data:
