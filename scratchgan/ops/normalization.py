@@ -24,7 +24,16 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..backend import get_array_module
-from .reductions import _normalize_axis, mean, sum, var
+from .reductions import mean, sum, var
+
+
+def _sorted_axes(axes, ndim: int) -> tuple:
+    """(-1, 0) of a 4-d array → (0, 3); an axis out of range is a ValueError."""
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"batch_norm_train: axis {a} is out of range for an input with "
+                             f"{ndim} dimensions")
+    return tuple(sorted(a % ndim for a in axes))
 
 
 def _channel_shape(ndim: int, channels: int) -> tuple:
@@ -46,7 +55,7 @@ class BatchNormTrain(Function):
 
     def forward(self, x, weight=None, bias=None):
         xp = get_array_module(x)
-        self.axes = _normalize_axis(self.axes, x.ndim)
+        self.axes = _sorted_axes(self.axes, x.ndim)
         if 1 in self.axes and weight is not None:
             raise ValueError(f"batch_norm_train: γ, β are per channel (axis 1), so axes "
                              f"{self.axes} must leave axis 1 out")
