@@ -136,11 +136,16 @@ LAYERS = {   # name: (build with fused=…, input shape)
     "batchnorm2d": (lambda fused: nn.BatchNorm2d(3, dtype=F64, fused=fused), (4, 3, 3, 2)),
     "batchnorm2d_no_affine": (lambda fused: nn.BatchNorm2d(3, affine=False, dtype=F64,
                                                            fused=fused), (2, 3, 2, 2)),
+    "instancenorm2d": (lambda fused: nn.InstanceNorm2d(3, affine=True, dtype=F64,
+                                                       fused=fused), (2, 3, 3, 2)),
+    "instancenorm2d_no_affine": (lambda fused: nn.InstanceNorm2d(3, dtype=F64, fused=fused),
+                                 (2, 3, 2, 2)),
 }
 
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_layer_fused_equals_composite_with_running_stats(name, backend, rng):
+    """Outputs, gradients and (BatchNorm's) running statistics, step after step."""
     build, shape = LAYERS[name]
     layers = [build(True), build(False)]
     for layer in layers:
@@ -157,7 +162,7 @@ def test_layer_fused_equals_composite_with_running_stats(name, backend, rng):
             (y * y * y).sum().backward()
             results.append([y.numpy(), xt.grad.numpy()]
                            + [p.grad.numpy() for p in layer.parameters()]
-                           + [sg.to_numpy(layer.running_mean), sg.to_numpy(layer.running_var)])
+                           + [sg.to_numpy(b) for _, b in layer.named_buffers()])
         assert_close(*results, f"{name}, step {step}")
     for layer in layers:     # evaluation reads the running statistics the same way
         layer.eval()
@@ -166,7 +171,8 @@ def test_layer_fused_equals_composite_with_running_stats(name, backend, rng):
 
 
 def test_layers_are_fused_by_default_and_keep_float32(backend, rng):
-    for layer, shape in ((nn.BatchNorm1d(3), (4, 3)), (nn.BatchNorm2d(3), (2, 3, 2, 2))):
+    for layer, shape in ((nn.BatchNorm1d(3), (4, 3)), (nn.BatchNorm2d(3), (2, 3, 2, 2)),
+                         (nn.InstanceNorm2d(3, affine=True), (2, 3, 2, 2))):
         assert layer.fused
         x = sg.tensor(B.xp.asarray(rng.standard_normal(shape).astype("float32")),
                       requires_grad=True)
@@ -174,7 +180,7 @@ def test_layers_are_fused_by_default_and_keep_float32(backend, rng):
         assert type(y.creator) is F.BatchNormTrain and y.dtype == np.float32
         y.sum().backward()
         assert x.grad.dtype == np.float32 and layer.weight.grad.dtype == np.float32
-        assert layer.running_var.dtype == np.float32
+        assert all(b.dtype == np.float32 for _, b in layer.named_buffers())
 
 
 def test_without_grad_the_op_still_normalises(backend, rng):

@@ -7,9 +7,10 @@ with the mean and variance taken over different axes.
                     own (CycleGAN), so there is nothing to average and train = eval.
 
 Written with differentiable ops, as BatchNorm1d is: the gradients, and their gradients,
-come from the ops' own backwards.  BatchNorm2d's training step runs, by default, as one op
-(``F.batch_norm_train``, ``fused=True``): the same arithmetic with a closed-form backward,
-tested equal to the composite form, which ``fused=False`` keeps selectable.
+come from the ops' own backwards.  BatchNorm2d's training step and InstanceNorm2d run, by
+default, as one op (``F.batch_norm_train`` over their axes, ``fused=True``): the same
+arithmetic with a closed-form backward, tested equal to the composite form, which
+``fused=False`` keeps selectable.
 """
 from __future__ import annotations
 
@@ -109,12 +110,14 @@ class InstanceNorm2d(Module):
 
     No running statistics (PyTorch's default ``track_running_stats=False``): evaluation
     normalises each image by its own statistics, exactly as training does.
+
+    ``fused=False`` uses the composite form (``_normalise``) instead of the one op.
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = False,
-                 dtype: str = "float32"):
+                 dtype: str = "float32", fused: bool = True):
         super().__init__()
-        self.num_features, self.eps = num_features, eps
+        self.num_features, self.eps, self.fused = num_features, eps, fused
         self.weight, self.bias = _affine_parameters(num_features, affine, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -123,10 +126,14 @@ class InstanceNorm2d(Module):
             # one pixel is its own mean: x̂ would be 0 whatever the image
             raise ValueError(f"InstanceNorm2d({self.num_features}) needs 2 or more pixels per "
                              f"image, got input {x.shape}")
+        if self.fused:
+            op = BatchNormTrain((2, 3), self.eps)
+            return op(x) if self.weight is None else op(x, self.weight, self.bias)
         x_hat, _, _ = _normalise(x, (2, 3), self.eps)
         if self.weight is not None:
             return x_hat * _per_channel(self.weight) + _per_channel(self.bias)
         return x_hat
 
     def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, affine={self.weight is not None}"
+        return (f"{self.num_features}, eps={self.eps}, affine={self.weight is not None}"
+                + ("" if self.fused else ", fused=False"))

@@ -72,6 +72,8 @@ LAYERS = {   # name: (build the layer, input shape)
                                                                            dtype=F64)),
                               (2, 2, 2, 3)),
     "instancenorm2d_eval":   (lambda: nn.InstanceNorm2d(2, dtype=F64).eval(), (1, 2, 3, 2)),
+    "instancenorm2d_composite": (lambda: away_from_identity(nn.InstanceNorm2d(
+        2, affine=True, dtype=F64, fused=False)), (2, 2, 2, 3)),
     "avg_pool2d":            (lambda: nn.AvgPool2d(3, stride=2, padding=1), (1, 2, 5, 5)),
     "upsample":              (lambda: nn.Upsample(scale_factor=2), (1, 2, 2, 3)),
     "reflection_pad2d":      (lambda: nn.ReflectionPad2d((1, 2, 2, 0)), (1, 2, 3, 4)),
