@@ -85,3 +85,4 @@ def _install_tensor_methods() -> None:
 
 
 _install_tensor_methods()
+from .ops.normalization import BatchNormTrain, batch_norm_train  # noqa: E402  (ops/normalization.py)

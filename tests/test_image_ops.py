@@ -9,6 +9,7 @@ import pytest
 import scratchgan as sg
 from scratchgan import backend as B
 from scratchgan import functional as F
+from scratchgan.ops.convolution import _fits_blocks, _fold_by_offsets
 
 OPS = {   # name: (function, input shapes); squares make the second derivative non-zero
     "conv_transpose2d_s2_p1_op1": (
@@ -35,6 +36,12 @@ OPS = {   # name: (function, input shapes); squares make the second derivative n
                                 [(1, 2, 4, 5)]),
     "reflection_pad2d_widest": (lambda x: F.reflection_pad2d(x, (4, 4, 3, 3)) ** 2,
                                 [(1, 1, 4, 5)]),   # pad = size − 1, the most PyTorch allows
+    # fold in blocks (the stride divides the kernel): DCGAN's k4 s2 p1, and a rectangle
+    "fold_blocks_k4_s2_p1": (lambda p: F.fold(p, (1, 2, 5, 4), 4, stride=2, padding=1) ** 2,
+                             [(1, 2 * 2, 4 * 4 * 2)]),
+    "fold_blocks_rect": (lambda p: F.fold(p, (1, 2, 5, 7), (2, 6), stride=(2, 3),
+                                          padding=(0, 1)) ** 2,
+                         [(1, 2 * 2, 2 * 6 * 2)]),
 }
 
 
@@ -159,6 +166,54 @@ def test_conv_transpose2d_refuses_two_float_dtypes():
     with pytest.raises(TypeError, match="two float dtypes, float32 and float64"):
         F.conv_transpose2d(tensor(np.zeros((1, 2, 3, 3), dtype="float32")),
                            tensor(np.zeros((2, 1, 2, 2))))
+
+
+# --- fold in blocks ------------------------------------------------------------------------
+FOLD_GEOMETRIES = [   # (image shape, kernel, stride, padding), all with the stride dividing the kernel
+    ((2, 3, 14, 14), (4, 4), (2, 2), (1, 1)),     # DCGAN's
+    ((1, 2, 7, 7), (4, 4), (2, 2), (1, 1)),       # odd: the padded image is not whole blocks
+    ((2, 2, 6, 5), (2, 2), (2, 2), (0, 0)),       # one block per patch, no overlap
+    ((1, 3, 8, 9), (6, 3), (3, 3), (2, 0)),
+    ((1, 2, 5, 7), (2, 6), (2, 3), (0, 1)),       # unequal strides
+    ((1, 2, 6, 6), (4, 3), (2, 1), (1, 1)),       # stride 1 along one axis
+    ((1, 2, 4, 4), (4, 4), (2, 2), (0, 0)),       # more kernel offsets than patches
+]
+
+
+def fold_by_offsets(patches, image_shape, kernel, stride, padding):
+    """The readable loop: one strided add per kernel offset (u, v), in that order."""
+    n, c, h, w = image_shape
+    (kh, kw), (ph, pw) = kernel, padding
+    h_out, w_out = (h + 2 * ph - kh) // stride[0] + 1, (w + 2 * pw - kw) // stride[1] + 1
+    image = B.xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=patches.dtype)
+    _fold_by_offsets(image, patches.reshape(n, h_out, w_out, kh, kw, c), stride)
+    return sg.to_numpy(image[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("geometry", FOLD_GEOMETRIES, ids=lambda g: "x{}_k{}_s{}_p{}".format(*g))
+def test_fold_in_blocks_is_the_offsets_loop_bit_for_bit(geometry, dtype, backend, rng):
+    """Each pixel receives the same terms in the same order either way, so the sums are
+    equal to the last bit, not just to rounding."""
+    image_shape, kernel, stride, padding = geometry
+    assert _fits_blocks(kernel, stride, image_shape[1])        # the blocks path is the one run
+    x = tensor(rng.standard_normal(image_shape).astype(dtype))
+    patches = F.unfold(x, kernel, stride, padding)
+    p = B.xp.asarray(rng.standard_normal(patches.shape).astype(dtype))
+    folded = F.fold(tensor(p), image_shape, kernel, stride, padding)
+    assert folded.dtype == dtype
+    np.testing.assert_array_equal(folded.numpy(),
+                                  fold_by_offsets(p, image_shape, kernel, stride, padding))
+
+
+@pytest.mark.parametrize("geometry", FOLD_GEOMETRIES, ids=lambda g: "x{}_k{}_s{}_p{}".format(*g))
+def test_fold_in_blocks_is_the_adjoint_of_unfold(geometry, backend, rng):
+    image_shape, kernel, stride, padding = geometry
+    x = tensor(rng.standard_normal(image_shape))
+    patches = F.unfold(x, kernel, stride, padding)
+    p = tensor(rng.standard_normal(patches.shape))
+    back = F.fold(p, image_shape, kernel, stride, padding)
+    np.testing.assert_allclose((patches * p).sum().item(), (x * back).sum().item(), rtol=1e-12)
 
 
 # --- avg_pool2d ----------------------------------------------------------------------------

@@ -61,11 +61,19 @@ LAYERS = {   # name: (build the layer, input shape)
     "batchnorm2d_no_affine": (lambda: nn.BatchNorm2d(2, affine=False, dtype=F64),
                               (3, 2, 1, 2)),
     "batchnorm2d_eval":      (batchnorm2d_eval, (2, 2, 3, 3)),
+    # the composite form (small ops) that the fused op is tested equal to
+    "batchnorm2d_composite": (lambda: away_from_identity(nn.BatchNorm2d(2, dtype=F64,
+                                                                        fused=False)),
+                              (2, 2, 3, 3)),
+    "batchnorm2d_composite_no_affine": (lambda: nn.BatchNorm2d(2, affine=False, dtype=F64,
+                                                               fused=False), (3, 2, 1, 2)),
     "instancenorm2d":        (lambda: nn.InstanceNorm2d(2, dtype=F64), (2, 2, 3, 3)),
     "instancenorm2d_affine": (lambda: away_from_identity(nn.InstanceNorm2d(2, affine=True,
                                                                            dtype=F64)),
                               (2, 2, 2, 3)),
     "instancenorm2d_eval":   (lambda: nn.InstanceNorm2d(2, dtype=F64).eval(), (1, 2, 3, 2)),
+    "instancenorm2d_composite": (lambda: away_from_identity(nn.InstanceNorm2d(
+        2, affine=True, dtype=F64, fused=False)), (2, 2, 2, 3)),
     "avg_pool2d":            (lambda: nn.AvgPool2d(3, stride=2, padding=1), (1, 2, 5, 5)),
     "upsample":              (lambda: nn.Upsample(scale_factor=2), (1, 2, 2, 3)),
     "reflection_pad2d":      (lambda: nn.ReflectionPad2d((1, 2, 2, 0)), (1, 2, 3, 4)),
@@ -321,6 +329,8 @@ def test_the_shape_layers_have_no_parameters_and_keep_the_dtype():
      "ConvTranspose2d(3, 2, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1), "
      "output_padding=(0, 0), bias=True)"),
     (nn.BatchNorm2d(3), "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True)"),
+    (nn.BatchNorm2d(3, fused=False),
+     "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, fused=False)"),
     (nn.InstanceNorm2d(3), "InstanceNorm2d(3, eps=1e-05, affine=False)"),
     (nn.AvgPool2d(3, padding=1), "AvgPool2d(kernel_size=(3, 3), stride=(3, 3), padding=(1, 1))"),
     (nn.Upsample(scale_factor=2), "Upsample(scale_factor=2, mode='nearest')"),

@@ -58,8 +58,8 @@ def checked_function(layer):
 
 
 # --- the layers, in one table ----------------------------------------------------------
-def batchnorm(affine=True):
-    bn = nn.BatchNorm1d(3, affine=affine, dtype=F64)
+def batchnorm(affine=True, fused=True):
+    bn = nn.BatchNorm1d(3, affine=affine, dtype=F64, fused=fused)
     if affine:   # away from γ = 1, β = 0, where a wrong gradient could hide
         bn.weight.data[...] = B.xp.asarray([1.5, -0.5, 0.8])
         bn.bias.data[...] = B.xp.asarray([0.1, -0.2, 0.3])
@@ -98,6 +98,10 @@ LAYERS = {   # name: (build the layer, input shape, input kind)
     "batchnorm_train":   (batchnorm,                                      (5, 3),    "any"),
     "batchnorm_no_affine": (lambda: batchnorm(affine=False),              (5, 3),    "any"),
     "batchnorm_eval":    (batchnorm_eval,                                 (5, 3),    "any"),
+    # the composite form (small ops) that the fused op is tested equal to
+    "batchnorm_composite": (lambda: batchnorm(fused=False),               (5, 3),    "any"),
+    "batchnorm_composite_no_affine": (lambda: batchnorm(affine=False, fused=False), (5, 3),
+                                      "any"),
     "dropout_train":     (lambda: nn.Dropout(0.4),                        (4, 5),    "any"),
     "dropout_eval":      (lambda: nn.Dropout(0.4).eval(),                 (4, 5),    "any"),
     "sequential_train":  (mlp,                                            (5, 3),    "any"),
