@@ -37,6 +37,16 @@ def require_float(name: str, value, low: float, high: float, *,
     require(ok, name, value, f"a finite number in {interval}")
 
 
+def require_adam(cfg) -> None:
+    """Every learning rate of ``cfg.LR_FIELDS`` in (0, 1], and Adam's β = (β₁, β₂) in [0, 1)."""
+    for name in cfg.LR_FIELDS:
+        require_float(name, getattr(cfg, name), 0, 1, low_open=True)
+    require(isinstance(cfg.betas, tuple) and len(cfg.betas) == 2, "betas", cfg.betas,
+            "two numbers b1,b2")
+    for i, beta in enumerate(cfg.betas):
+        require_float(f"betas[{i}]", beta, 0, 1, high_open=True)
+
+
 def require_choice(name: str, value, choices) -> None:
     require(value in choices, name, value, "one of " + ", ".join(map(repr, choices)))
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .. import backend, losses, nn, optim
 from .. import functional as F
 from ..autograd import Tensor, no_grad
-from ..config import Config, require, require_choice, require_float, require_int
+from ..config import Config, require_adam, require_choice, require_float, require_int
 from ..data.mnist import scale_batch
 from .base import DigitGAN
 
@@ -50,12 +50,7 @@ class GANConfig(Config):
         """Refuse, in one line, any value that makes no sense (before any work starts)."""
         require_int("z_dim", self.z_dim)
         require_choice("g_loss", self.g_loss, ("nonsaturating", "saturating"))
-        require_float("lr_g", self.lr_g, 0, 1, low_open=True)
-        require_float("lr_d", self.lr_d, 0, 1, low_open=True)
-        require(isinstance(self.betas, tuple) and len(self.betas) == 2, "betas", self.betas,
-                "two numbers b1,b2")
-        for i, beta in enumerate(self.betas):
-            require_float(f"betas[{i}]", beta, 0, 1, high_open=True)
+        require_adam(self)
         require_int("batch_size", self.batch_size)
         require_int("k", self.k)
         require_float("real_label", self.real_label, 0, 1, low_open=True)
