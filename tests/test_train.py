@@ -274,3 +274,27 @@ def test_learning_rate_decays_linearly_over_the_second_half():
         rates.append((gan.opt_g.lr, gan.opt_d.lr))
     assert rates[:6] == [(1e-3, 2e-3)] * 6
     np.testing.assert_allclose([g for g, _ in rates[5:]], [1e-3, 8e-4, 6e-4, 4e-4, 2e-4])
+
+
+def test_a_redirected_run_logs_one_line_per_epoch_and_no_bar(images, tmp_path, capsys):
+    """stderr is not a terminal under pytest: no carriage-return updates, one line an epoch
+    naming its time and where its grid went."""
+    lines = []
+    trainer = Trainer.create(MLPGAN, tiny_config(epochs=3), images, tmp_path, seed=0,
+                             log=lines.append)
+    assert trainer.progress is False
+    trainer.fit()
+    captured = capsys.readouterr()
+    assert "\r" not in captured.err + captured.out
+    assert len(lines) == 3
+    for epoch, line in enumerate(lines, 1):
+        assert line.startswith(f"epoch {epoch}/3 ") and f"epoch_{epoch:03d}.png" in line
+
+
+def test_ctrl_c_names_the_command_the_user_can_type(monkeypatch, tmp_path):
+    from scratchgan.__main__ import _resume_command
+    monkeypatch.delenv("SCRATCHGAN_MAKE_TARGET", raising=False)
+    assert _resume_command("mnist-gan", tmp_path) == \
+        f"python -m scratchgan train mnist-gan --resume --out {tmp_path}"
+    monkeypatch.setenv("SCRATCHGAN_MAKE_TARGET", "train-dcgan")
+    assert _resume_command("mnist-dcgan", tmp_path) == f"make train-dcgan RESUME=1 OUT={tmp_path}"
