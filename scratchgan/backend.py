@@ -195,6 +195,16 @@ def _backend_from_environment() -> None:
     try:
         use_backend(requested)
     except BackendError as exc:     # say where the request came from
+        # raised while scratchgan is imported, before the command line can catch it: if
+        # nothing else does, it is printed as one line instead of an import traceback
+        previous = sys.excepthook
+
+        def one_line(kind, value, tb):
+            if isinstance(value, BackendError):
+                print(f"error: {value}", file=sys.stderr)
+            else:
+                previous(kind, value, tb)
+        sys.excepthook = one_line
         raise type(exc)(f"SCRATCHGAN_BACKEND={requested}: {exc}") from None
 
 

@@ -103,3 +103,16 @@ def test_a_bad_scratchgan_backend_variable_names_the_variable():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=60).stdout.strip()
     assert out.startswith("UnknownBackend | SCRATCHGAN_BACKEND=tpu: unknown backend 'tpu'"), out
+
+
+@pytest.mark.host_only                      # a child process: the same on every backend
+def test_a_bad_backend_in_the_environment_ends_the_command_line_in_one_line():
+    import subprocess
+    import sys
+    env = dict(__import__("os").environ, SCRATCHGAN_BACKEND="tpu")
+    done = subprocess.run([sys.executable, "-m", "scratchgan", "data"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        "error: SCRATCHGAN_BACKEND=tpu: unknown backend 'tpu': choose 'numpy' or 'cupy' "
+        "(or 'strict', the tests' device stand-in)"]
