@@ -336,8 +336,7 @@ save_figure(fig, "10_ring_assignment")
 # cyclegan` (at half its widths and one residual block, to keep it short) and $\lambda_\text{id} = 0$ in both runs, since the
 # identity weight is a fraction of $\lambda$. We compare the cycle reconstruction error
 # $|F(G(x)) - x|$ on held-out digits after the same number of iterations. Fast mode skips
-# this section: the two runs take about a minute, twice fast mode's whole budget, and a
-# tenth of them shows nothing yet.
+# this section: the two runs take about a minute, twice fast mode's whole budget.
 
 # %%
 def train_digits(lambda_cyc, n_iters, domains):
