@@ -107,6 +107,7 @@ for name, term in terms.items():
     assert np.isclose(term.item(), by_hand[name], rtol=1e-5)
 print(f"  total     {total(terms).item():9.5f}")
 assert list(terms) == ["g_adv", "f_adv", "cycle", "identity"]
+assert max(terms, key=lambda name: terms[name].item()) == "cycle"
 
 d_y_loss = cyclegan.d_step(D_Y, y, sg.tensor(gx.astype(np.float32)))
 d_y_hand = 0.5 * (np.mean((array(D_Y(y)) - 1) ** 2) + np.mean(dy_gx ** 2))
@@ -115,10 +116,9 @@ print(f"D_Y's loss: model {d_y_loss.item():.5f}   ½(E[(D_Y(y) − 1)²] + E[D_Y
 assert np.isclose(d_y_loss.item(), d_y_hand, rtol=1e-5)
 
 # %% [markdown]
-# At initialisation $D$'s outputs are near 0, so each adversarial term is near 1, and
-# $G$ and $F$, with weights drawn from $\mathcal N(0, 0.02^2)$, are far from the identity:
-# the cycle and identity terms are large, the cycle's $\lambda = 10$ making it the
-# biggest of the four.
+# At initialisation the adversarial terms are of order 1 (1.09 and 1.64 here), and $G$
+# and $F$, with weights drawn from $\mathcal N(0, 0.02^2)$, are far from undoing each
+# other: the cycle term, weighted by $\lambda = 10$, is the biggest of the four (10.8).
 #
 # ### Which term reaches which mapping
 #
