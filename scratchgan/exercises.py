@@ -607,6 +607,170 @@ class PenaltyExercise(Exercise):
 
 
 # ---------------------------------------------------------------------------------------
+# Checking CycleGAN's generator objective: each term's value, which mapping it reaches,
+# and the gradient of the sum w.r.t. both mappings' weights
+# ---------------------------------------------------------------------------------------
+_OBJECTIVE_TERMS = ("g_adv", "f_adv", "cycle", "identity")
+
+
+def _tiny_mlp(W1, b1, W2, b2):
+    """(N, 2) → (N, out): W2 tanh(W1 x + b1) + b2, smooth, so finite differences are exact
+    to their order everywhere but where an L1 term's |u| has its kink (kept away from)."""
+    return lambda x: F.linear(F.tanh(F.linear(x, W1, b1)), W2, b2)
+
+
+def _tiny_weights(rng, out: int, hidden: int = 3) -> list:
+    return [rng.standard_normal((hidden, 2)), rng.standard_normal(hidden),
+            rng.standard_normal((out, hidden)), rng.standard_normal(out)]
+
+
+class ObjectiveExercise(Exercise):
+    """The student writes cyclegan_objective(...) → {"g_adv", "f_adv", "cycle", "identity"}
+    from the images and D's outputs; the check builds tiny G, F (2-D points, fixed D_X,
+    D_Y), compares each term with scratchgan.models.cyclegan.generator_objective, checks
+    which of G's and F's weights each term reaches, then gradient-checks the sum."""
+
+    def run(self, module, path: Path) -> list[tuple[str, str | None]]:
+        objective = getattr(module, "cyclegan_objective", None)
+        if objective is None:
+            return [("the file", "it defines no function cyclegan_objective: keep its name")]
+        rng = np.random.default_rng(0)
+        checks = []
+        for lambda_cyc, lambda_id in ((10.0, 0.5), (2.5, 0.25)):
+            x, y = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+            d_x, d_y = (_tiny_mlp(*(Tensor(backend.asarray(w)) for w in _tiny_weights(rng, 1)))
+                        for _ in range(2))
+            g_weights, f_weights = _tiny_weights(rng, 2), _tiny_weights(rng, 2)
+            options = dict(lambda_cyc=lambda_cyc, lambda_id=lambda_id)
+            title = f"λ={lambda_cyc:g}, λ_id={lambda_id:g}"
+
+            def terms_of(fn, gw, fw):
+                G, F_ = _tiny_mlp(*gw), _tiny_mlp(*fw)
+                xt, yt = Tensor(backend.asarray(x)), Tensor(backend.asarray(y))
+                g_of_x, f_of_y = G(xt), F_(yt)
+                return fn(d_y(g_of_x), d_x(f_of_y), xt, F_(g_of_x), yt, G(f_of_y), F_(xt),
+                          G(yt), **options)
+
+            def reference(*args, **kw):
+                from .models.cyclegan import generator_objective
+                return generator_objective(*args, gan_loss="lsgan", **kw)
+
+            as_tensors = lambda ws: [Tensor(backend.asarray(w), requires_grad=True)  # noqa: E731
+                                     for w in ws]
+            gw, fw = as_tensors(g_weights), as_tensors(f_weights)
+            right = terms_of(reference, gw, fw)
+            try:
+                yours = terms_of(objective, gw, fw)
+            except NotImplementedError as exc:
+                raise _Stop(self._not_written_yet(exc, title, right, gw)) from None
+            except Exception as exc:
+                checks.append((f"value          {title}", _your_code_raised(exc, path)))
+                continue
+            value = self._value_problem(yours, right, lambda_cyc, lambda_id)
+            checks.append((f"value          {title}", value))
+            if value is not None:
+                checks.append((f"reach          {title}", "skipped: fix the values first"))
+                checks.append((f"first order    {title}", "skipped: fix the values first"))
+                continue
+            checks.append((f"reach          {title}", self._reach_problem(yours, right, gw, fw)))
+
+            def total_of(*weights):
+                terms = terms_of(objective, weights[:4], weights[4:])
+                out = terms["g_adv"]
+                for name in _OBJECTIVE_TERMS[1:]:
+                    out = out + terms[name]
+                return out
+
+            try:
+                gradcheck(total_of, [backend.asarray(w) for w in g_weights + f_weights],
+                          name="the sum of your terms (w.r.t. G's and F's weights)")
+                problem = None
+            except GradcheckError as exc:
+                problem = (_your_code_raised(exc.__cause__, path) if exc.__cause__ is not None
+                           else _with_input_names(str(exc), self.WEIGHT_NAMES))
+            except Exception as exc:
+                problem = _your_code_raised(exc, path)
+            checks.append((f"first order    {title}", problem))
+        return checks
+
+    WEIGHT_NAMES = ("G.W1", "G.b1", "G.W2", "G.b2", "F.W1", "F.b1", "F.W2", "F.b2")
+
+    @staticmethod
+    def _not_written_yet(exc, title, right, gw) -> str:
+        total = right["g_adv"] + right["f_adv"] + right["cycle"] + right["identity"]
+        g = grad(total, [gw[0]])[0]
+        lines = [f"not written yet: cyclegan_objective raises NotImplementedError",
+                 f"  ({exc})", "",
+                 f"Once it is written, for the check's tiny G and F at {title}, it should return"]
+        lines += [f"  {name:<9} = {right[name].item():.6g}" for name in _OBJECTIVE_TERMS]
+        lines += ["and the gradient of their sum w.r.t. G's first weights, dL/dG.W1, should",
+                  "begin (by autograd; the check confirms it by central differences)",
+                  f"  {_first_values(g.data)}"]
+        return "\n".join(lines)
+
+    @staticmethod
+    def _value_problem(yours, right, lambda_cyc, lambda_id) -> str | None:
+        if not isinstance(yours, dict) or sorted(yours) != sorted(_OBJECTIVE_TERMS):
+            keys = sorted(yours) if isinstance(yours, dict) else type(yours).__name__
+            return (f"cyclegan_objective returned {keys}: return a dict with the four keys "
+                    f"{', '.join(_OBJECTIVE_TERMS)}")
+        lines = []
+        for name in _OBJECTIVE_TERMS:
+            term = yours[name]
+            if not isinstance(term, Tensor) or term.size != 1:
+                lines.append(f"{name}: returned {type(term).__name__} "
+                             f"{getattr(term, 'shape', '')}: return a Tensor with one element")
+                continue
+            got, want = term.item(), right[name].item()
+            if math.isclose(got, want, rel_tol=1e-7, abs_tol=1e-10):
+                continue
+            lines.append(f"{name}: yours is {got:.6g}; it should be {want:.6g}")
+            hints = {
+                "g_adv": [(0.5, "this is half the right value: LSGAN's ½ (as in "
+                                "losses.g_loss_least_squares) is not in CycleGAN's G loss, "
+                                "E[(D_Y(G(x)) − 1)²]")],
+                "f_adv": [(0.5, "this is half the right value: LSGAN's ½ is not in "
+                                "CycleGAN's F loss, E[(D_X(F(y)) − 1)²]")],
+                "cycle": [(1 / lambda_cyc, "this is the cycle term without its weight: "
+                                           "multiply by λ = lambda_cyc")],
+                "identity": [(1 / lambda_id, "this is the identity term weighted by λ: its "
+                                             "weight is λ_id · λ"),
+                             (1 / (lambda_id * lambda_cyc), "this is the identity term "
+                                                            "without its weight λ_id · λ")],
+            }[name]
+            other = {"g_adv": "f_adv", "f_adv": "g_adv"}.get(name)
+            if other and math.isclose(got, right[other].item(), rel_tol=1e-7):
+                lines.append(f"  hint: this is {other}'s value: g_adv is D_Y's verdict on G(x) "
+                             f"(dy_of_gx), f_adv D_X's verdict on F(y) (dx_of_fy)")
+            for factor, hint in hints:
+                if math.isclose(got, factor * want, rel_tol=1e-6):
+                    lines.append("  hint: " + hint)
+        return "\n".join(lines) or None
+
+    @staticmethod
+    def _reach_problem(yours, right, gw, fw) -> str | None:
+        def reaches(term):
+            if not term.requires_grad:        # built from raw arrays: no graph at all
+                return "neither"
+            found = []
+            for net, weights in (("G", gw), ("F", fw)):
+                grads = grad(term, weights, retain_graph=True, allow_unused=True)
+                if any(g is not None and bool(np.any(backend.to_numpy(g.data) != 0))
+                       for g in grads):
+                    found.append(net)
+            return " and ".join(found) or "neither"
+        lines = []
+        for name in _OBJECTIVE_TERMS:
+            got, want = reaches(yours[name]), reaches(right[name])
+            if got != want:
+                lines.append(f"{name}: sends gradient to {got}; it should reach {want}")
+        if lines:
+            lines.append("  hint: a term reaches a mapping's weights only through the images "
+                         "that mapping made: which images does each of your terms use?")
+        return "\n".join(lines) or None
+
+
+# ---------------------------------------------------------------------------------------
 # The exercises, in class order
 # ---------------------------------------------------------------------------------------
 EXERCISES = [
@@ -645,6 +809,8 @@ EXERCISES = [
                     shape_hint="H_out = (H − 1)·stride − 2·padding + kh (and W_out alike): "
                                "fold's image shape is (N, C_out, H_out, W_out), and the "
                                "patches it takes are (N, H·W, kh·kw·C_out)"),
+    ObjectiveExercise("16_cyclegan_objective", "cyclegan_objective",
+                      "CycleGAN's G/F objective: which term reaches which mapping"),
 ]
 
 

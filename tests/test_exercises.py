@@ -31,12 +31,12 @@ def planted(tmp_path, name: str, right: str, wrong: str) -> str:
     return result.report
 
 
-def test_fifteen_exercises_each_a_blank_and_a_solution():
+def test_sixteen_exercises_each_a_blank_and_a_solution():
     assert [e.stem for e in exercises.EXERCISES] == [
         "01_sigmoid", "02_tanh", "03_softplus", "04_leaky_relu", "05_matmul",
         "06_broadcast_add", "07_mean_axis", "08_log_softmax", "09_linear",
         "10_bce_with_logits", "11_lsgan_loss", "12_cycle_loss", "13_gradient_penalty",
-        "14_conv2d", "15_conv_transpose"]
+        "14_conv2d", "15_conv_transpose", "16_cyclegan_objective"]
     for name in NAMES:
         blank = source(name, "exercises")
         assert blank.count("# YOUR CODE HERE") == 1 and "raise NotImplementedError(" in blank
@@ -47,7 +47,8 @@ def test_fifteen_exercises_each_a_blank_and_a_solution():
 def test_the_solution_is_the_exercise_filled_in(name):
     blank = source(name, "exercises")
     assert source(name).startswith(blank[:blank.index("        # YOUR CODE HERE")
-                                         if name != "gradient_penalty"
+                                         if name not in ("gradient_penalty",
+                                                         "cyclegan_objective")
                                          else blank.index("    # YOUR CODE HERE")])
 
 
@@ -130,6 +131,18 @@ CLASSIC_MISTAKES = {   # mistake: (exercise, right code, planted mistake, what t
         "(h - 1) * s + kh, (w - 1) * s + kw",
         ["PASS value", "your code raised ValueError",
          "H_out = (H − 1)·stride − 2·padding + kh"]),
+    "CycleGAN's G loss with LSGAN's ½": (
+        "cyclegan_objective", '"g_adv": ((dy_of_gx - 1) ** 2).mean()',
+        '"g_adv": 0.5 * ((dy_of_gx - 1) ** 2).mean()',
+        ["g_adv: yours is", "LSGAN's ½", "not in CycleGAN's G loss"]),
+    "the identity term weighted by λ alone": (
+        "cyclegan_objective", '"identity": lambda_id * lambda_cyc *', '"identity": lambda_cyc *',
+        ["identity: yours is", "its weight is λ_id · λ"]),
+    "a term built from raw arrays reaches no mapping": (
+        "cyclegan_objective", '"g_adv": ((dy_of_gx - 1) ** 2).mean()',
+        '"g_adv": sg.tensor(((dy_of_gx.data - 1) ** 2).mean())',
+        ["PASS value", "g_adv: sends gradient to neither; it should reach G",
+         "which images does each of your terms use?"]),
     "a penalty without its weight": (
         "gradient_penalty", "return weight * ((norms - 1) ** 2).mean()",
         "return ((norms - 1) ** 2).mean()", ["leave out the weight λ"]),
