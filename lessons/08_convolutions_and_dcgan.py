@@ -319,11 +319,12 @@ assert not np.allclose(alone, mixed)
 # judges real and fake digits in one stacked batch, but the G step shows $D$ a batch of
 # fakes only, the fakes are normalised differently in the two steps: $G$ is trained
 # against a $D$ that sees them otherwise than the $D$ that was trained to reject them.
-# (`GAN.d_step` in `scratchgan/models/gan.py` stacks them, which suits the MLP GAN,
-# whose $D$ has no BatchNorm.) The DCGAN paper's own code, and PyTorch's DCGAN example,
-# give $D$ the real and the fake batch in **separate passes**, each normalised by its own
-# statistics, so that a fake batch looks the same to $D$ in both steps. Our loop below
-# does the same, written out as in lesson 6.
+# The DCGAN paper's own code, and PyTorch's DCGAN example, give $D$ the real and the fake
+# batch in **separate passes**, each normalised by its own statistics, so that a fake
+# batch looks the same to $D$ in both steps. `GAN.d_step` in `scratchgan/models/gan.py`
+# does so whenever $D$ holds a BatchNorm, and stacks the two batches into one pass only
+# for a $D$ without one (the MLP GAN's), where that is the same loss at less cost. Our
+# loop below is that step written out, as in lesson 6.
 #
 # ## 5. A short training run
 #
@@ -432,7 +433,8 @@ else:
 # 1. Replace $G$'s transposed convolutions by `nn.Upsample(2)` followed by
 #    `nn.Conv2d(…, 3, padding=1)` and train again. Do the early grids still show a
 #    regular texture?
-# 2. Train with `dcgan_step` replaced by `gan.train_step` (real and fake stacked in one
-#    pass through $D$) and compare $L_D$, $L_G$ and the grids.
+# 2. Make `dcgan_step` stack real and fake into one pass through $D$
+#    (`gan.D(F.concatenate([real, fake.detach()]))`, then split the logits) and compare
+#    $L_D$, $L_G$ and the grids with the separate passes.
 # 3. Give $G$ a $3 \times 3$ kernel at stride 2 (`padding=1, output_padding=1`) and look
 #    for the checkerboard of section 2 in the samples of the first iterations.
