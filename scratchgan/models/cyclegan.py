@@ -93,7 +93,8 @@ PRESETS: dict[str, CycleGANConfig] = {
     # 100 epochs at 2e-4 and 100 decaying to 0, a history of 50 fakes.
     "paper": CycleGANConfig(channels=64, n_residual=9, d_channels=64, d_layers=3,
                             batch_size=1, epochs=200, decay_from=0.5),
-    # 16×16 digits: a quarter of the widths, two residual blocks at 4×4.
+    # 16×16 digits: a quarter of the widths, two residual blocks at 4×4; 4 epochs, since
+    # label preservation measured no higher after 10 or 20 (docs/cyclegan.md).
     "default": CycleGANConfig(),
 }
 
