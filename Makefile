@@ -42,6 +42,8 @@ clean:
 
 ## make train-mnist: the main job: real MNIST, the default GAN, grids, curves, scores
 ## make train-dcgan: the same for DCGAN (convolutions), in the same time budget
+## make train-cyclegan: CycleGAN between MNIST and mfeat-pix digits, scored by label
+## preservation (docs/cyclegan.md)
 ## (knobs: EPOCHS=… BATCH=… LR=… SEED=… PRESET=… OUT=… BACKEND=…,
 ##  SET="reuse_fakes=false pack=1": any field of the model's config;
 ##  RESUME=1 continues the run in OUT, OVERWRITE=1 replaces it: a run is never replaced
@@ -52,7 +54,7 @@ TRAIN_ARGS = $(if $(OUT),--out $(OUT)) $(if $(PRESET),--preset $(PRESET)) \
 	$(if $(BACKEND),--backend $(BACKEND)) $(foreach kv,$(SET),--set $(kv)) \
 	$(if $(RESUME),--resume) $(if $(OVERWRITE),--overwrite)
 
-.PHONY: train-mnist train-dcgan eval-mnist data lessons check
+.PHONY: train-mnist train-dcgan train-cyclegan eval-mnist data lessons check
 train-mnist: $(READY)
 	$(PY) -m scratchgan data
 	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
@@ -60,6 +62,10 @@ train-mnist: $(READY)
 train-dcgan: $(READY)
 	$(PY) -m scratchgan data
 	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-dcgan $(TRAIN_ARGS)
+
+train-cyclegan: $(READY)
+	$(PY) -m scratchgan data
+	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train cyclegan $(TRAIN_ARGS)
 
 ## make eval-mnist: score the run in OUT (default runs/mnist-gan) again
 eval-mnist: $(READY)

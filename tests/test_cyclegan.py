@@ -367,8 +367,8 @@ def test_pictures_samples_and_evaluation_use_the_held_out_split(fake_data, tmp_p
     path = model.save_pictures(tmp_path, 1, seed=0)
     assert path.exists()
     scores = model.evaluate(100)
-    assert scores["n_pairs"] == 4 and 0 <= scores["cycle_l1_x"] <= 2
-    assert "|F(G(x)) − x|" in model.report(scores)
+    assert scores["n_pairs"] == 4 and 0 <= scores["cycle_l1_x_to_y"] <= 2
+    assert "|F(G(x)) − x|" in model.report(scores)          # unlabelled: cycle errors only
 
 
 def test_without_a_test_split_the_first_training_pairs_are_held_out(monkeypatch):
@@ -386,10 +386,34 @@ def test_the_command_line_trains_samples_evaluates_and_resumes(fake_data, tmp_pa
     assert cli_main(["train", "cyclegan", "--out", str(out), "--epochs", "1", *sets]) == 0
     _, meta = read_checkpoint(out)
     assert meta["model"] == "cyclegan" and meta["epoch"] == 1
-    assert "cycle_l1_x" in json.loads((out / "metrics.json").read_text())["evaluation"]
+    assert "cycle_l1_x_to_y" in json.loads((out / "metrics.json").read_text())["evaluation"]
     assert cli_main(["sample", str(out), "-n", "4", "-o", str(tmp_path / "s.npz")]) == 0
     assert np.load(tmp_path / "s.npz")["images"].shape == (4, 16, 16)
     assert cli_main(["train", "cyclegan", "--out", str(out), "--resume", "--epochs", "2",
                      "--no-eval"]) == 0
     assert read_checkpoint(out)[1]["epoch"] == 2
     assert (out / "samples" / "epoch_002.png").exists()
+
+
+def test_labelled_domains_are_scored_by_each_domains_classifier(monkeypatch, tmp_path):
+    """With labels (``data.domains``), the evaluation trains a classifier per domain into
+    the cache (here a temporary one) and scores both directions; with G and F the identity,
+    label preservation is source only and the cycle is exact."""
+    from scratchgan.data.domains import Domains
+    from test_metrics_domains import labelled
+    monkeypatch.setenv("SCRATCHGAN_DATA", str(tmp_path))
+    (xa, la), (xb, lb), (ya, ma), (yb, mb) = (labelled(4, "x", 0), labelled(2, "x", 1),
+                                              labelled(4, "y", 2), labelled(2, "y", 3))
+    data = FakeDomains(test=False)
+    data.domains, data.names = Domains(xa, la, xb, lb, ya, ma, yb, mb), ("ink", "paper")
+    monkeypatch.setattr(CycleGAN, "load_data", classmethod(lambda cls, cfg: data))
+    model = CycleGAN(tiny())
+    model.G = model.F = nn.Sequential()
+    scores = model.evaluate(15)
+    assert (scores["n_x"], scores["n_y"]) == (15, 15)
+    for d in ("x_to_y", "y_to_x"):
+        assert scores[f"label_preservation_{d}"] == scores[f"source_only_{d}"]
+        assert scores[f"cycle_l1_{d}"] == 0
+    assert len(list((tmp_path / "classifier").glob("domain_classifier_*.npz"))) == 2
+    report = model.report(scores)
+    assert "label preservation" in report and "ink" in report and "paper" in report
