@@ -371,12 +371,15 @@ def test_pictures_samples_and_evaluation_use_the_held_out_split(fake_data, tmp_p
     assert "|F(G(x)) − x|" in model.report(scores)          # unlabelled: cycle errors only
 
 
-def test_without_a_test_split_the_first_training_pairs_are_held_out(monkeypatch):
+def test_without_a_test_split_training_pairs_spread_over_it_are_held_out(monkeypatch):
+    from scratchgan.metrics_domains import spread
     plain = FakeDomains(test=False)
     monkeypatch.setattr(CycleGAN, "load_data", classmethod(lambda cls, cfg: plain))
     model = CycleGAN(tiny())
     x, y = model.held_out(3)
-    assert np.array_equal(x, plain.x[:3]) and np.array_equal(y, plain.y[:3])
+    picked = plain[spread(3, len(plain))]
+    assert np.array_equal(x, picked[0]) and np.array_equal(y, picked[1])
+    assert len(set(spread(3, len(plain)).tolist())) == 3 and spread(3, len(plain))[-1] > 2
 
 
 @pytest.mark.host_only

@@ -334,8 +334,12 @@ class CycleGAN(Model):
         return self._held_out
 
     def held_out(self, n: int):
-        """The first n held-out (x, y) pairs, uint8, repeated past the end of the split."""
+        """n held-out (x, y) pairs, uint8, spread evenly over the split (class-sorted test
+        splits then show every class, not the first one), repeated past its end."""
+        from ..metrics_domains import spread
         data = self.held_out_data()
+        if n <= len(data):
+            return data[spread(n, len(data))]
         return data[np.arange(n) % len(data)]
 
     @staticmethod
