@@ -35,7 +35,7 @@ from .. import backend, losses, nn, optim, viz
 from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..backend import numpy as np
-from ..config import Config, require, require_choice, require_float, require_int
+from ..config import Config, require_adam, require_choice, require_float, require_int
 from ..data.mnist import scale_batch
 from .base import Model, to_uint8
 from .dcgan import dcgan_init_
@@ -75,12 +75,7 @@ class CycleGANConfig(Config):
         require_float("lambda_cyc", self.lambda_cyc, 0, 1e6)
         require_float("lambda_id", self.lambda_id, 0, 1e6)
         require_int("pool_size", self.pool_size, low=0)
-        require_float("lr_g", self.lr_g, 0, 1, low_open=True)
-        require_float("lr_d", self.lr_d, 0, 1, low_open=True)
-        require(isinstance(self.betas, tuple) and len(self.betas) == 2, "betas", self.betas,
-                "two numbers b1,b2")
-        for i, beta in enumerate(self.betas):
-            require_float(f"betas[{i}]", beta, 0, 1, high_open=True)
+        require_adam(self)
         require_float("init_std", self.init_std, 0, 1, low_open=True)
         require_float("slope", self.slope, 0, 1)
         require_int("batch_size", self.batch_size)
