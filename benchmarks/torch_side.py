@@ -107,9 +107,13 @@ class TorchGAN:
         if fake is None:
             with torch.no_grad():
                 fake = self.G(self.sample_z(real.shape[0]))
-        logits = self.discriminate(torch.cat([real, fake]))
-        n = real.shape[0] // self.pack
-        real_logits, fake_logits = logits[:n], logits[n:]
+        if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.D.modules()):
+            # as GAN.d_step: a BatchNorm D judges the real and the fake batch apart
+            real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
+        else:
+            logits = self.discriminate(torch.cat([real, fake]))
+            n = real.shape[0] // self.pack
+            real_logits, fake_logits = logits[:n], logits[n:]
         d_loss = -TF.logsigmoid(real_logits).mean() - TF.logsigmoid(-fake_logits).mean()
         self.opt_d.zero_grad()
         d_loss.backward()
