@@ -45,8 +45,8 @@ PRESETS: dict[str, DCGANConfig] = {
     # The paper's setup at its published widths (C = 64): Adam 2e-4, β = (0.5, 0.999).
     "paper": DCGANConfig(channels=64, batch_size=64, epochs=5),
     # scratchgan's default for the main job's budget: see docs/experiments.md.
-    "default": DCGANConfig(channels=32, batch_size=64, epochs=6, ema_decay=0.999,
-                           reuse_fakes=True),
+    "default": DCGANConfig(channels=32, batch_size=64, epochs=12, ema_decay=0.999,
+                           reuse_fakes=True, lr_decay_from=0.75),
 }
 
 
