@@ -102,10 +102,11 @@ class GAN(DigitGAN):
         """D's logits for a batch of images."""
         return self.D(images)
 
-    @property
+    @functools.cached_property
     def d_judges_each_sample_alone(self) -> bool:
         """True unless D normalises over the batch (BatchNorm): then real and fake batches
-        must go through D separately."""
+        must go through D separately.  D's layers never change, so this is read once, not
+        walked on every D step."""
         return not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))
                        for _, m in self.D.named_modules())
 
