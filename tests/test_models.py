@@ -23,6 +23,9 @@ TINY = {
                       ema_decay=0.9, pack=2, reuse_fakes=True),
     "mnist-dcgan": dict(z_dim=8, channels=4, batch_size=8, epochs=2, ema_decay=0.9,
                         reuse_fakes=True),
+    "mnist-wgan": dict(z_dim=8, channels=4, batch_size=8, k=2, epochs=2, ema_decay=0.9,
+                       reuse_fakes=True),
+    "mnist-wgan-gp": dict(z_dim=8, channels=4, batch_size=8, k=2, epochs=2, reuse_fakes=True),
 }
 
 

@@ -6,8 +6,9 @@ from ..errors import ConfigError
 from .cyclegan import CycleGAN
 from .dcgan import DCGAN
 from .mlp_gan import MLPGAN
+from .wgan import WGAN, WGANGP
 
-MODELS: dict[str, type] = {cls.name: cls for cls in (MLPGAN, DCGAN, CycleGAN)}
+MODELS: dict[str, type] = {cls.name: cls for cls in (MLPGAN, DCGAN, CycleGAN, WGAN, WGANGP)}
 
 
 def model_class(name: str) -> type:

@@ -28,6 +28,7 @@ from .base import DigitGAN
 class GANConfig(Config):
     """The fields every GAN's configuration has (each model's config adds its own)."""
     LR_FIELDS = ("lr_g", "lr_d")
+    G_LOSSES = ("nonsaturating", "saturating")     # what g_loss may name (WGAN: its own)
     z_dim: int = 100
     g_loss: str = "nonsaturating"       # or "saturating" (the paper's minimax form)
     lr_g: float = 2e-4
@@ -49,7 +50,7 @@ class GANConfig(Config):
     def validate(self) -> None:
         """Refuse, in one line, any value that makes no sense (before any work starts)."""
         require_int("z_dim", self.z_dim)
-        require_choice("g_loss", self.g_loss, ("nonsaturating", "saturating"))
+        require_choice("g_loss", self.g_loss, self.G_LOSSES)
         require_adam(self)
         require_int("batch_size", self.batch_size)
         require_int("k", self.k)
