@@ -80,14 +80,14 @@ WGAN_PRESETS: dict[str, WGANConfig] = {
     # DCGAN's published widths (C = 64); 25 epochs, the reference code's default
     "paper": WGANConfig(channels=64, epochs=25),
     # sized for `make train-wgan` on a two-core CPU (docs/family.md)
-    "default": WGANConfig(channels=32, epochs=4),
+    "default": WGANConfig(channels=32, epochs=4, ema_decay=0.999, reuse_fakes=True),
 }
 
 WGAN_GP_PRESETS: dict[str, WGANGPConfig] = {
     # Gulrajani et al., Algorithm 1: λ = 10, k = 5, Adam 1e-4, β = (0, 0.9), batches of 64
     "paper": WGANGPConfig(channels=64, epochs=25),
     # sized for `make train-wgan-gp` on a two-core CPU (docs/family.md)
-    "default": WGANGPConfig(channels=32, epochs=2),
+    "default": WGANGPConfig(channels=32, epochs=2, ema_decay=0.999, reuse_fakes=True),
 }
 
 
