@@ -42,6 +42,8 @@ clean:
 
 ## make train-mnist: the main job: real MNIST, the default GAN, grids, curves, scores
 ## make train-dcgan: the same for DCGAN (convolutions), in the same time budget
+## make train-wgan / train-wgan-gp: WGAN (weight clipping) and WGAN-GP (gradient penalty),
+## DCGAN's G against a critic, in about the same budget (docs/family.md)
 ## make train-cyclegan: CycleGAN between MNIST and mfeat-pix digits, scored by label
 ## preservation (docs/cyclegan.md)
 ## (knobs: EPOCHS=… BATCH=… LR=… SEED=… PRESET=… OUT=… BACKEND=…,
@@ -54,7 +56,7 @@ TRAIN_ARGS = $(if $(OUT),--out $(OUT)) $(if $(PRESET),--preset $(PRESET)) \
 	$(if $(BACKEND),--backend $(BACKEND)) $(foreach kv,$(SET),--set $(kv)) \
 	$(if $(RESUME),--resume) $(if $(OVERWRITE),--overwrite)
 
-.PHONY: train-mnist train-dcgan train-cyclegan eval-mnist data lessons check
+.PHONY: train-mnist train-dcgan train-wgan train-wgan-gp train-cyclegan eval-mnist data lessons check
 train-mnist: $(READY)
 	$(PY) -m scratchgan data
 	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
@@ -62,6 +64,14 @@ train-mnist: $(READY)
 train-dcgan: $(READY)
 	$(PY) -m scratchgan data
 	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-dcgan $(TRAIN_ARGS)
+
+train-wgan: $(READY)
+	$(PY) -m scratchgan data
+	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-wgan $(TRAIN_ARGS)
+
+train-wgan-gp: $(READY)
+	$(PY) -m scratchgan data
+	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-wgan-gp $(TRAIN_ARGS)
 
 train-cyclegan: $(READY)
 	$(PY) -m scratchgan data
