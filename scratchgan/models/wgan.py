@@ -59,7 +59,7 @@ class WGANConfig(WassersteinConfig):
 
     def validate(self) -> None:
         super().validate()
-        require_float("clip", self.clip, 0, math.inf, low_open=True)
+        require_float("clip", self.clip, 0, math.inf, low_open=True, high_open=True)
 
 
 @dataclass
@@ -72,7 +72,7 @@ class WGANGPConfig(WassersteinConfig):
 
     def validate(self) -> None:
         super().validate()
-        require_float("gp_weight", self.gp_weight, 0, math.inf)
+        require_float("gp_weight", self.gp_weight, 0, math.inf, high_open=True)
 
 
 WGAN_PRESETS: dict[str, WGANConfig] = {
