@@ -212,6 +212,33 @@ def test_the_critic_step_adds_the_penalty_to_the_wasserstein_loss():
     assert np.isclose(float(B.to_numpy(stats["d_loss"])), -w, rtol=1e-5)   # the same draws
 
 
+def test_the_critic_step_descends_the_penalty_too():
+    """The critic's gradient in a step is the Wasserstein term's plus the penalty's: the
+    difference between λ = 10 and λ = 0 is 10× the penalty's own gradient (weights only:
+    the biases get none, see above)."""
+    def critic_grads(gp_weight):
+        sg.seed(0)
+        model = WGANGP(tiny_gp(gp_weight=gp_weight))
+        model.opt_d.step = lambda: None                 # keep the gradients, move nothing
+        model.d_step(real_batch())
+        return model, [B.to_numpy(p.grad.data).astype("float64") for p in model.D.parameters()]
+
+    _, with_penalty = critic_grads(10.0)
+    _, without = critic_grads(0.0)
+    sg.seed(0)
+    model = WGANGP(tiny_gp(gp_weight=1.0))
+    real = real_batch()
+    with sg.no_grad():
+        fake = model.G(model.sample_z(8))               # the draws d_step makes, in order
+    params = list(model.D.parameters())
+    penalty_grads = sg.grad(model.penalty(real, fake), params, allow_unused=True)
+    for (name, _), a, b, g in zip(model.D.named_parameters(), with_penalty, without,
+                                  penalty_grads):
+        expected = np.zeros_like(a) if g is None else 10 * B.to_numpy(g.data)
+        assert np.allclose(a - b, expected, rtol=1e-3, atol=1e-5), name
+    assert any(np.abs(a - b).max() > 1e-4 for a, b in zip(with_penalty, without))
+
+
 # --- Algorithm 1: k critic steps, then one G step ----------------------------------------
 @pytest.mark.parametrize("model_cls, config", [(WGAN, tiny_wgan), (WGANGP, tiny_gp)])
 @pytest.mark.parametrize("reuse_fakes", [False, True])
