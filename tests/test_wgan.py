@@ -86,12 +86,15 @@ def test_the_optimizers_are_the_papers():
 
 
 # --- the critics ------------------------------------------------------------------------
-@pytest.mark.parametrize("model_cls, config", [(WGAN, tiny_wgan), (WGANGP, tiny_gp)])
-def test_the_critic_has_no_batchnorm_no_sigmoid_and_no_output_bias(model_cls, config):
+@pytest.mark.parametrize("model_cls, config, norm", [(WGAN, tiny_wgan, "none"),
+                                                     (WGANGP, tiny_gp, "none"),
+                                                     (WGANGP, tiny_gp, "layer")])
+def test_the_critic_has_no_batchnorm_no_sigmoid_and_no_output_bias(model_cls, config, norm):
     """No BatchNorm: the penalty is taken sample by sample, which batch statistics would
     tie together.  No output bias: E[D(G(z))] − E[D(x)] gives it exactly zero gradient."""
-    model = model_cls(config())
+    model = model_cls(config(critic_norm=norm))
     kinds = [type(m) for _, m in model.D.named_modules()]
+    assert (nn.LayerNorm in kinds) == (norm == "layer")
     assert not any(issubclass(k, (nn.BatchNorm1d, nn.BatchNorm2d, nn.Sigmoid)) for k in kinds)
     assert model.d_judges_each_sample_alone
     assert model.D[-1].bias is None
@@ -99,10 +102,11 @@ def test_the_critic_has_no_batchnorm_no_sigmoid_and_no_output_bias(model_cls, co
     assert scores.shape == (4, 1)
 
 
-def test_the_critic_scores_each_sample_alone():
+@pytest.mark.parametrize("norm", ["none", "layer"])
+def test_the_critic_scores_each_sample_alone(norm):
     """One pass on [real; fake] gives each sample the score it gets alone."""
     sg.seed(0)
-    model = WGANGP(tiny_gp())
+    model = WGANGP(tiny_gp(critic_norm=norm))
     x = real_batch(6)
     together = B.to_numpy(model.D(x).data)
     alone = np.concatenate([B.to_numpy(model.D(x[i:i + 1]).data) for i in range(6)])
@@ -131,11 +135,11 @@ def parameters_replaced(module, tensors):
             owner._parameters[attr] = p
 
 
-def penalty_as_a_function_of_the_critic_weights(channels=1, n=2):
+def penalty_as_a_function_of_the_critic_weights(channels=1, n=2, norm="none"):
     """fn(*θ) = λ·E[(‖∇D_θ(x̂)‖ − 1)²] with the model's own critic, and θ₀ (float64).  Every
     call replays the same ε, so fn is a deterministic function of θ."""
     sg.seed(0)
-    model = WGANGP(tiny_gp(channels=channels))
+    model = WGANGP(tiny_gp(channels=channels, critic_norm=norm))
     rng = np.random.default_rng(1)
     real = sg.tensor(B.xp.asarray(rng.uniform(-1, 1, (n, 1, 28, 28))))
     fake = sg.tensor(B.xp.asarray(rng.uniform(-1, 1, (n, 1, 28, 28))))
@@ -168,14 +172,17 @@ def test_the_penalty_is_a_function_of_the_critic_weights():
             assert g is None or not np.abs(B.to_numpy(g.data)).any(), name
 
 
-def test_the_penalty_gradient_matches_finite_differences():
-    fn, theta = penalty_as_a_function_of_the_critic_weights()
+@pytest.mark.parametrize("norm", ["none", "layer"])
+def test_the_penalty_gradient_matches_finite_differences(norm):
+    fn, theta = penalty_as_a_function_of_the_critic_weights(norm=norm)
     assert sg.gradcheck(fn, theta, name="gradient_penalty w.r.t. the critic's weights")
 
 
 def test_the_penalty_second_derivatives_match_finite_differences():
     """The penalty's gradient w.r.t. θ already differentiates a gradient; its second
-    derivatives need the backward of that, one order further still."""
+    derivatives need the backward of that, one order further still.  (With LayerNorm in
+    the critic this takes ten times as long; LayerNorm's own second derivatives are
+    tests/nn/test_layernorm.py's.)"""
     fn, theta = penalty_as_a_function_of_the_critic_weights(n=1)
     assert sg.gradgradcheck(fn, theta, name="gradient_penalty w.r.t. the critic's weights")
 
@@ -270,6 +277,7 @@ def test_k_critic_steps_on_k_real_batches_then_one_generator_step(model_cls, con
     (WGANGP, tiny_gp, "gp_weight", -1.0),
     (WGANGP, tiny_gp, "gp_weight", float("inf")),
     (WGANGP, tiny_gp, "optimizer", "sgd"),
+    (WGANGP, tiny_gp, "critic_norm", "batch"),
     (WGAN, tiny_wgan, "g_loss", "nonsaturating"),
     (WGAN, tiny_wgan, "real_label", 0.9),
     (WGANGP, tiny_gp, "k", 0),

@@ -43,10 +43,13 @@ class WassersteinConfig(DCGANConfig):
     g_loss: str = "wasserstein"         # L_G = −E[D(G(z))]: the only loss a critic gives G
     optimizer: str = "rmsprop"          # or "adam" (with ``betas``), for both networks
     k: int = 5                          # critic steps per G step
+    critic_norm: str = "none"           # or "layer": LayerNorm after the critic's second
+                                        # convolution (Gulrajani et al.'s stand-in for BatchNorm)
 
     def validate(self) -> None:
         super().validate()
         require_choice("optimizer", self.optimizer, ("rmsprop", "adam"))
+        require_choice("critic_norm", self.critic_norm, ("none", "layer"))
         require(self.real_label == 1.0, "real_label", self.real_label,
                 "1.0: a critic outputs a score, not a probability, so there is no label to smooth")
 
@@ -102,15 +105,21 @@ WGAN_GP_PRESETS: dict[str, WGANGPConfig] = {
 def make_critic(cfg: WassersteinConfig) -> nn.Sequential:
     """DCGAN's discriminator without BatchNorm (so with the bias the norm made useless):
         x (N, 1, 28, 28) → Conv2d 4×4 s2 → (C, 14, 14) → LeakyReLU
-                         → Conv2d 4×4 s2 → (2C, 7, 7) → LeakyReLU → Linear → score (N, 1)
+                         → Conv2d 4×4 s2 → (2C, 7, 7) → [LayerNorm] → LeakyReLU
+                         → Linear → score (N, 1)
 
     The last Linear has no bias: E[D(G(z))] − E[D(x)] does not change when a constant is
     added to every score, so that bias would get exactly zero gradient, and neither
-    the penalty nor G's loss depends on it."""
+    the penalty nor G's loss depends on it.  LayerNorm, when asked for, normalises each
+    sample on its own, so the critic still judges every sample alone."""
     c = cfg.channels
+    layer_norm = cfg.critic_norm == "layer"
+    middle = [nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=not layer_norm)]
+    if layer_norm:                      # a bias before a norm is subtracted away: none
+        middle.append(nn.LayerNorm((2 * c, 7, 7)))
     return nn.Sequential(
         nn.Conv2d(1, c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
-        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
+        *middle, nn.LeakyReLU(cfg.slope),
         nn.Flatten(), nn.Linear(2 * c * 7 * 7, 1, bias=False))
 
 

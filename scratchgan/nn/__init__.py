@@ -5,6 +5,7 @@
     conv.py     Conv2d, Flatten
     norm.py     BatchNorm1d
     norm2d.py   BatchNorm2d, InstanceNorm2d
+    layernorm.py  LayerNorm (per sample, over its trailing axes)
     image.py    ConvTranspose2d, AvgPool2d, Upsample, ReflectionPad2d, Unflatten
     spectral_norm.py  SpectralNormLinear (W / σ(W), Miyato et al. 2018)
     init.py     normal_, xavier_*, kaiming_* (as ``nn.init``)
@@ -25,3 +26,6 @@ from .norm2d import BatchNorm2d, InstanceNorm2d  # noqa: E402
 
 __all__ += ["ConvTranspose2d", "AvgPool2d", "Upsample", "ReflectionPad2d", "Unflatten",
             "BatchNorm2d", "InstanceNorm2d"]
+from .layernorm import LayerNorm  # noqa: E402
+
+__all__ += ["LayerNorm"]

@@ -1,0 +1,108 @@
+"""LayerNorm against finite differences (first and second order, with respect to the input
+AND γ, β), the fused form against the composite one, and what makes it fit a WGAN-GP
+critic: each sample is normalised by its own statistics alone."""
+import numpy as np
+import pytest
+
+import scratchgan as sg
+from scratchgan import backend as B
+from scratchgan import nn
+
+from .test_layers import checked_function, make_input
+
+F64 = "float64"
+
+
+def away_from_identity(norm):
+    """γ, β away from 1 and 0, where a wrong gradient could hide."""
+    rng = np.random.default_rng(3)
+    if norm.weight is not None:
+        norm.weight.data[...] = B.xp.asarray(rng.uniform(-1.5, 1.5, norm.weight.shape))
+        norm.bias.data[...] = B.xp.asarray(rng.uniform(-0.5, 0.5, norm.bias.shape))
+    return norm
+
+
+LAYERS = {   # name: (build, input shape)
+    "images":           (lambda: away_from_identity(nn.LayerNorm((2, 2, 3), dtype=F64)),
+                         (2, 2, 2, 3)),
+    "images_composite": (lambda: away_from_identity(nn.LayerNorm((2, 2, 3), dtype=F64,
+                                                                 fused=False)), (2, 2, 2, 3)),
+    "features":         (lambda: away_from_identity(nn.LayerNorm(4, dtype=F64)), (3, 4)),
+    "no_affine":        (lambda: nn.LayerNorm(5, elementwise_affine=False, dtype=F64), (2, 5)),
+    "last_axis_only":   (lambda: away_from_identity(nn.LayerNorm(3, dtype=F64)), (2, 2, 3)),
+}
+
+
+def layer_and_inputs(name, rng):
+    build, shape = LAYERS[name]
+    layer = build()
+    fn, params = checked_function(layer)
+    return layer, fn, [make_input(shape, "any", rng)] + params
+
+
+def squared(fn):
+    """With γ, β the output is affine in them: squaring makes their second derivative count."""
+    return lambda *xs: fn(*xs) ** 2
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_first_order(name, backend, rng):
+    _, fn, inputs = layer_and_inputs(name, rng)
+    assert sg.gradcheck(fn, inputs, name=name)
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_second_order(name, backend, rng):
+    _, fn, inputs = layer_and_inputs(name, rng)
+    assert sg.gradgradcheck(squared(fn), inputs, name=name)
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_every_checked_input_reaches_the_output(name, backend, rng):
+    """A parameter the swap failed to reach would pass gradcheck with two zero gradients."""
+    _, fn, inputs = layer_and_inputs(name, rng)
+    xs = [sg.tensor(a, dtype=F64, requires_grad=True) for a in inputs]
+    out = fn(*xs)
+    v = sg.tensor(B.xp.asarray(rng.standard_normal(out.shape)))
+    for i, g in enumerate(sg.grad((out * v).sum(), xs, allow_unused=True)):
+        assert g is not None and np.abs(sg.to_numpy(g.data)).max() > 1e-6, f"input {i}"
+
+
+def test_the_fused_form_equals_the_composite_one(rng):
+    x = B.xp.asarray(rng.standard_normal((3, 2, 4, 4)))
+    fused = away_from_identity(nn.LayerNorm((2, 4, 4), dtype=F64))
+    composite = away_from_identity(nn.LayerNorm((2, 4, 4), dtype=F64, fused=False))
+    outs, grads = [], []
+    for layer in (fused, composite):
+        t = sg.tensor(x, requires_grad=True)
+        y = layer(t)
+        (g,) = sg.grad((y * y * y).sum(), [t])
+        outs.append(sg.to_numpy(y.data))
+        grads.append(sg.to_numpy(g.data))
+    assert np.allclose(*outs, atol=1e-12) and np.allclose(*grads, atol=1e-10)
+
+
+def test_each_sample_is_normalised_over_its_own_trailing_axes(rng):
+    layer = nn.LayerNorm((2, 3, 3), elementwise_affine=False, dtype=F64)
+    x = rng.standard_normal((4, 2, 3, 3)) * rng.uniform(0.5, 5, (4, 1, 1, 1)) + 3
+    y = sg.to_numpy(layer(sg.tensor(B.xp.asarray(x))).data).reshape(4, -1)
+    assert np.allclose(y.mean(axis=1), 0, atol=1e-12)
+    assert np.allclose(y.var(axis=1), 1, atol=1e-4)       # σ²/(σ² + ε), ε = 1e-5
+
+
+def test_a_sample_is_normalised_the_same_alone_as_in_a_batch(rng):
+    """What a WGAN-GP critic needs: no statistic is shared across the batch, in train and
+    eval mode alike."""
+    layer = away_from_identity(nn.LayerNorm((2, 3, 3), dtype=F64))
+    x = B.xp.asarray(rng.standard_normal((5, 2, 3, 3)))
+    for mode in (layer.train, layer.eval):
+        mode()
+        together = sg.to_numpy(layer(sg.tensor(x)).data)
+        alone = np.concatenate([sg.to_numpy(layer(sg.tensor(x[i:i + 1])).data)
+                                for i in range(5)])
+        assert np.allclose(together, alone, atol=1e-12)
+
+
+def test_a_wrong_input_shape_is_refused():
+    with pytest.raises(ValueError, match=r"LayerNorm\(2, 3, 3\): expected input"):
+        nn.LayerNorm((2, 3, 3))(sg.tensor(np.zeros((4, 3, 3, 2), dtype="float32")))
