@@ -31,6 +31,7 @@ class DCGANConfig(GANConfig):
     channels: int = 64          # C: D's first and G's last hidden width (the other is 2C)
     init_std: float = 0.02      # weights ~ N(0, init_std²), BatchNorm's γ ~ N(1, init_std²)
     slope: float = 0.2          # D's LeakyReLU
+    d_batchnorm: bool = True    # BatchNorm in D after its second convolution (the paper's)
     batch_size: int = 64
     epochs: int = 5
 
@@ -62,11 +63,12 @@ def make_generator(cfg: DCGANConfig) -> nn.Sequential:
 
 
 def make_discriminator(cfg: DCGANConfig) -> nn.Sequential:
-    c = cfg.channels
+    """With packing, D's first convolution reads ``pack`` images as that many channels."""
+    c, bn = cfg.channels, cfg.d_batchnorm
     return nn.Sequential(
-        nn.Conv2d(1, c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
-        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c),
-        nn.LeakyReLU(cfg.slope),
+        nn.Conv2d(cfg.pack, c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
+        nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=not bn),
+        *([nn.BatchNorm2d(2 * c)] if bn else []), nn.LeakyReLU(cfg.slope),
         nn.Flatten(), nn.Linear(2 * c * 7 * 7, 1))
 
 
