@@ -373,13 +373,16 @@ class CycleGAN(Model):
     def semantic_classifier(self) -> nn.Module:
         """f_X of the semantic term: trained on X's training digits and labels alone, with
         its own seed (1), so it is not the classifier that scores the run (seed 0); cached
-        like it, and held fixed (eval mode: no dropout)."""
+        like it, and held fixed: eval mode (no dropout), and its weights require no
+        gradient, so backward passes through it to G without computing one for them."""
         if self._semantic is None:
             from .. import metrics_domains as md
             domains = type(self).load_data(self.cfg).domains
             self._semantic = md.get_domain_classifier(
                 "MNIST", domains.x_train, domains.x_train_labels, domains.x_test,
                 domains.x_test_labels, seed=1, purpose="the semantic term")[0].eval()
+            for p in self._semantic.parameters():
+                p.requires_grad = False
         return self._semantic
 
     # --- one iteration -------------------------------------------------------------------
@@ -390,10 +393,9 @@ class CycleGAN(Model):
         identity = (self.F(x), self.G(y)) if cfg.lambda_id > 0 else (None, None)
         semantic = {}
         if cfg.lambda_sem > 0:
-            with nn.frozen(self.semantic_classifier):
-                semantic = {"sem_logits": self.semantic_classifier(g_of_x),
-                            "x_labels": backend.xp.asarray(x_labels).astype("int64"),
-                            "lambda_sem": cfg.lambda_sem}
+            semantic = {"sem_logits": self.semantic_classifier(g_of_x),
+                        "x_labels": backend.xp.asarray(x_labels).astype("int64"),
+                        "lambda_sem": cfg.lambda_sem}
         terms = generator_objective(self.D_Y(g_of_x), self.D_X(f_of_y), x, self.F(g_of_x),
                                     y, self.G(f_of_y), *identity, gan_loss=cfg.gan_loss,
                                     lambda_cyc=cfg.lambda_cyc, lambda_id=cfg.lambda_id,
