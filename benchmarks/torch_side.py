@@ -1,6 +1,6 @@
 """The same MLP step, MLP GAN, DCGAN and CycleGAN iteration, and convolution layers, in
-PyTorch on the CPU: the third column of ``make bench``.  Imported only where torch is installed; torch
-is never a dependency of scratchgan.
+PyTorch on the CPU: the third column of ``make bench``.  Imported only where torch is
+installed; torch is never a dependency of scratchgan.
 
 What matches GAN.train_step (MLPGAN and DCGAN alike), detail by detail
 (``same_math.check_torch_gan_iteration`` checks it in float64):
