@@ -56,10 +56,26 @@ class LabelledDigits:
         return LabelledDigits(self.images[index], self.labels[index])
 
 
-def one_hot(labels, n_classes: int = N_CLASSES, xp=None) -> Tensor:
-    """Digits (N,) → e_y as float32 rows (N, n_classes), on the device of ``xp``."""
-    xp = xp or backend.xp
-    return Tensor(xp.eye(n_classes, dtype="float32")[xp.asarray(labels).astype("int64")])
+def one_hot(labels, n_classes: int = N_CLASSES, dtype="float32") -> Tensor:
+    """Digits (N,) → e_y as rows (N, n_classes), on the active backend: data, no gradient."""
+    xp = backend.xp
+    return Tensor(xp.eye(n_classes, dtype=dtype)[xp.asarray(labels).astype("int64")])
+
+
+def join_label(x: Tensor, v: Tensor) -> Tensor:
+    """D's input: x with the label's vector v (N, w) joined on axis 1 — beside the pixels
+    of flat x (N, F) → (N, F + w), or, for images (N, C, H, W), as w constant planes
+    stacked on the channels → (N, C + w, H, W).  Built from Tensor ops: D's gradient flows
+    back through it to x (to G, in G's step), and to v (to a learned embedding)."""
+    if x.ndim == 4:
+        n, _, h, w = x.shape
+        v = F.broadcast_to(v.reshape(n, v.shape[1], 1, 1), (n, v.shape[1], h, w))
+    return F.concatenate([x, v], axis=1)
+
+
+def conditional_input(x: Tensor, labels, n_classes: int = N_CLASSES) -> Tensor:
+    """[x ; e_y]: the one-hot form of D's input (exercise 17 asks for this function)."""
+    return join_label(x, one_hot(labels, n_classes, dtype=x.data.dtype))
 
 
 # --- the configuration --------------------------------------------------------------------
@@ -143,11 +159,7 @@ class ConditionalDiscriminator(nn.Module):
         self.label, self.body = label, body
 
     def forward(self, x: Tensor, e_y: Tensor) -> Tensor:
-        v = self.label(e_y)                                             # (N, w)
-        if x.ndim == 4:
-            n, _, h, w = x.shape
-            v = F.broadcast_to(v.reshape(n, v.shape[1], 1, 1), (n, v.shape[1], h, w))
-        return self.body(F.concatenate([x, v], axis=1))
+        return self.body(join_label(x, self.label(e_y)))
 
 
 def make_dcgan_discriminator(cfg: CGANConfig) -> nn.Sequential:
