@@ -85,6 +85,8 @@ class CGANConfig(GANConfig):
     arch: str = "mlp"                   # "mlp" (mlp_gan's networks) or "dcgan" (dcgan's)
     label_input: str = "onehot"         # v(y): "onehot" e_y, or "embedding" E[y] (learned)
     embed_dim: int = 10                 # the width of E[y] (with "embedding")
+    d_conditioning: str = "concat"      # D reads y as [x ; v(y)] at its input ("concat"),
+                                        # or projects: logit += E_D[y]·φ(x) ("projection")
     g_hidden: tuple = (256, 512, 1024)  # arch="mlp"
     d_hidden: tuple = (512, 256)        # arch="mlp"
     d_dropout: float = 0.0              # arch="mlp"
@@ -98,6 +100,7 @@ class CGANConfig(GANConfig):
         super().validate()
         require_choice("arch", self.arch, ("mlp", "dcgan"))
         require_choice("label_input", self.label_input, ("onehot", "embedding"))
+        require_choice("d_conditioning", self.d_conditioning, ("concat", "projection"))
         require_int("embed_dim", self.embed_dim)
         for name in ("g_hidden", "d_hidden"):
             widths = getattr(self, name)
@@ -162,11 +165,30 @@ class ConditionalDiscriminator(nn.Module):
         return self.body(join_label(x, self.label(e_y)))
 
 
-def make_dcgan_discriminator(cfg: CGANConfig) -> nn.Sequential:
-    """dcgan.py's D with 1 + w input channels: the image and v(y)'s planes."""
+class ProjectionDiscriminator(nn.Module):
+    """D(x, y) = w·φ(x) + b + E[y]·φ(x)  (Miyato & Koyama 2018): the unconditional D's
+    features φ(x) (its network up to the last layer), its last layer, and one learned row
+    E[y] per digit, dotted with the features.  The label reaches D's verdict directly, not
+    as 10 inputs among 784 pixels: "is x a real y" is "does φ(x) point along E[y]"."""
+
+    def __init__(self, body: nn.Sequential):
+        super().__init__()
+        layers = list(body)
+        self.features, self.head = nn.Sequential(*layers[:-1]), layers[-1]
+        width = self.head.weight.shape[1]
+        self.embed = nn.Parameter(backend.random_normal((N_CLASSES, width),
+                                                        std=1 / width ** 0.5))
+
+    def forward(self, x: Tensor, e_y: Tensor) -> Tensor:
+        phi = self.features(x)                                          # (N, h)
+        return self.head(phi) + (phi * (e_y @ self.embed)).sum(axis=1, keepdims=True)
+
+
+def make_dcgan_discriminator(cfg: CGANConfig, in_channels: int = 1) -> nn.Sequential:
+    """dcgan.py's D with ``in_channels`` input channels (the image and v(y)'s planes)."""
     c = cfg.channels
     return nn.Sequential(
-        nn.Conv2d(1 + cfg.label_width, c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
+        nn.Conv2d(in_channels, c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
         nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c),
         nn.LeakyReLU(cfg.slope),
         nn.Flatten(), nn.Linear(2 * c * 7 * 7, 1))
@@ -198,13 +220,16 @@ class ConditionalGAN(GAN):
 
     def make_discriminator(self) -> nn.Module:
         cfg = self.cfg
+        extra = cfg.label_width if cfg.d_conditioning == "concat" else 0   # v(y)'s inputs
         if cfg.arch == "mlp":
             body = mlp_gan.make_discriminator(mlp_gan.MLPGANConfig(
                 d_hidden=cfg.d_hidden, slope=cfg.slope, d_dropout=cfg.d_dropout),
-                image_dim=784 + cfg.label_width)
+                image_dim=784 + extra)
         else:
-            body = make_dcgan_discriminator(cfg)
+            body = make_dcgan_discriminator(cfg, in_channels=1 + extra)
             dcgan.dcgan_init_(body, cfg.init_std)
+        if cfg.d_conditioning == "projection":
+            return ProjectionDiscriminator(body)
         return ConditionalDiscriminator(LabelVector(cfg.label_input, cfg.embed_dim), body)
 
     def as_images(self, batch: Tensor) -> Tensor:
