@@ -14,8 +14,16 @@ from scratchgan.models.base import fixed_noise
 from scratchgan.models.cgan import (CGANConfig, ConditionalGAN, LabelledDigits, one_hot,
                                     requested_digit_scores, requested_digit_share)
 
-ARCHS = [("mlp", "onehot"), ("mlp", "embedding"), ("dcgan", "onehot"), ("dcgan", "embedding")]
+ARCHS = [("mlp", "onehot"), ("mlp", "embedding"), ("dcgan", "onehot"), ("dcgan", "embedding"),
+         ("mlp", "projection"), ("dcgan", "projection")]
 IDS = [f"{a}-{l}" for a, l in ARCHS]
+
+
+def conditioned(arch, label_input, **changes) -> dict:
+    """label_input "projection" stands for a one-hot G and a projection D."""
+    if label_input == "projection":
+        return dict(arch=arch, d_conditioning="projection", **changes)
+    return dict(arch=arch, label_input=label_input, **changes)
 
 
 def tiny(**changes) -> CGANConfig:
@@ -29,14 +37,15 @@ def host(t):
 
 @pytest.mark.parametrize("arch, label_input", ARCHS, ids=IDS)
 def test_conditional_shapes(arch, label_input):
-    model = ConditionalGAN(tiny(arch=arch, label_input=label_input, embed_dim=3))
+    model = ConditionalGAN(tiny(**conditioned(arch, label_input, embed_dim=3)))
     z, e_y = model.sample_z(5), one_hot(np.array([0, 3, 9, 9, 1]))
     assert e_y.shape == (5, 10) and np.array_equal(host(e_y).argmax(1), [0, 3, 9, 9, 1])
     images = model.G(z, e_y)
     assert images.shape == ((5, 784) if arch == "mlp" else (5, 1, 28, 28))
     assert model.D(images, e_y).shape == (5, 1)
-    width = 10 if label_input == "onehot" else 3
-    first_d = next(m for _, m in model.D.body.named_modules() if hasattr(m, "weight"))
+    width = {"onehot": 10, "embedding": 3, "projection": 0}[label_input]   # D's extra inputs
+    d_net = model.D.features if label_input == "projection" else model.D.body
+    first_d = next(m for _, m in d_net.named_modules() if hasattr(m, "weight"))
     assert host(first_d.weight).shape[1] == (784 + width if arch == "mlp" else 1 + width)
 
 
@@ -44,7 +53,7 @@ def test_conditional_shapes(arch, label_input):
 def test_the_label_reaches_g_and_d(arch, label_input):
     """Same z, other digit: another image; same image, other digit: another verdict; and
     D's gradient reaches its label input (its embedding, when it has one)."""
-    model = ConditionalGAN(tiny(arch=arch, label_input=label_input))
+    model = ConditionalGAN(tiny(**conditioned(arch, label_input)))
     model.G.eval()                                   # BatchNorm: each sample on its own
     z = model.sample_z(6)
     threes, sevens = one_hot(np.full(6, 3)), one_hot(np.full(6, 7))
@@ -53,9 +62,10 @@ def test_the_label_reaches_g_and_d(arch, label_input):
     x = model.G(z, threes).detach()
     d3, d7 = host(model.D(x, threes)), host(model.D(x, sevens))
     assert np.all(np.abs(d3 - d7) > 1e-7)
-    if label_input == "embedding":
+    if label_input != "onehot":                      # a learned table: only row 3 moves
         model.D(x, threes).sum().backward()
-        grad = host(model.D.label.weight.grad)
+        table = model.D.embed if label_input == "projection" else model.D.label.weight
+        grad = host(table.grad)
         assert np.abs(grad[3]).max() > 0 and not grad[np.arange(10) != 3].any()
 
 
@@ -179,10 +189,13 @@ def test_a_conditional_d_step_refuses_images_without_labels():
 def test_presets_and_registry():
     assert MODELS["mnist-cgan"] is ConditionalGAN
     assert ConditionalGAN.PRESETS["default"].arch == "mlp"
+    assert ConditionalGAN.PRESETS["default"].d_conditioning == "projection"
+    assert ConditionalGAN.PRESETS["concat"].d_conditioning == "concat"
     assert ConditionalGAN.PRESETS["dcgan"].arch == "dcgan"
 
 
 @pytest.mark.parametrize("field, value", [("arch", "resnet"), ("label_input", "text"),
+                                          ("d_conditioning", "sum"),
                                           ("embed_dim", 0), ("g_hidden", ()),
                                           ("d_hidden", (8, 0)), ("channels", 0),
                                           ("d_dropout", 1.0), ("init_std", 0.0)])

@@ -120,9 +120,14 @@ class CGANConfig(GANConfig):
 
 PRESETS: dict[str, CGANConfig] = {
     # the default (docs/family.md, "Conditional GAN", says how it was chosen): the MLP GAN's
-    # default networks with e_y concatenated, no packing (D already sees y), EMA sampler
-    "default": CGANConfig(arch="mlp", lr_g=4e-4, lr_d=4e-4, batch_size=128, ema_decay=0.9999,
-                          ema_every=8, lr_decay_from=0.8, reuse_fakes=True, epochs=25),
+    # default networks, e_y concatenated to z in G, a projection D (it learns to use y far
+    # sooner than a D with e_y among its inputs), EMA sampler
+    "default": CGANConfig(arch="mlp", d_conditioning="projection", lr_g=4e-4, lr_d=4e-4,
+                          batch_size=128, ema_decay=0.9999, ema_every=8, lr_decay_from=0.8,
+                          reuse_fakes=True, epochs=25),
+    # the paper's form: e_y concatenated to D's input as well
+    "concat": CGANConfig(arch="mlp", lr_g=4e-4, lr_d=4e-4, batch_size=128, ema_decay=0.9999,
+                         ema_every=8, lr_decay_from=0.8, reuse_fakes=True, epochs=25),
     # the DCGAN-style cGAN: dcgan.py's default networks, y as 10 constant planes in D
     "dcgan": CGANConfig(arch="dcgan", channels=32, batch_size=64, ema_decay=0.999,
                         reuse_fakes=True, lr_decay_from=0.75, epochs=8),
