@@ -44,6 +44,7 @@ clean:
 ## make train-dcgan: the same for DCGAN (convolutions), in the same time budget
 ## make train-cyclegan: CycleGAN between MNIST and mfeat-pix digits, scored by label
 ## preservation (docs/cyclegan.md)
+## make train-cgan: the conditional GAN (a row per digit), scored also by the requested digit
 ## (knobs: EPOCHS=… BATCH=… LR=… SEED=… PRESET=… OUT=… BACKEND=…,
 ##  SET="reuse_fakes=false pack=1": any field of the model's config;
 ##  RESUME=1 continues the run in OUT, OVERWRITE=1 replaces it: a run is never replaced
@@ -54,7 +55,7 @@ TRAIN_ARGS = $(if $(OUT),--out $(OUT)) $(if $(PRESET),--preset $(PRESET)) \
 	$(if $(BACKEND),--backend $(BACKEND)) $(foreach kv,$(SET),--set $(kv)) \
 	$(if $(RESUME),--resume) $(if $(OVERWRITE),--overwrite)
 
-.PHONY: train-mnist train-dcgan train-cyclegan eval-mnist data lessons check
+.PHONY: train-mnist train-dcgan train-cyclegan train-cgan eval-mnist data lessons check
 train-mnist: $(READY)
 	$(PY) -m scratchgan data
 	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
@@ -66,6 +67,10 @@ train-dcgan: $(READY)
 train-cyclegan: $(READY)
 	$(PY) -m scratchgan data
 	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train cyclegan $(TRAIN_ARGS)
+
+train-cgan: $(READY)
+	$(PY) -m scratchgan data
+	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-cgan $(TRAIN_ARGS)
 
 ## make eval-mnist: score the run in OUT (default runs/mnist-gan) again
 eval-mnist: $(READY)

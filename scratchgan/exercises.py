@@ -771,6 +771,119 @@ class ObjectiveExercise(Exercise):
 
 
 # ---------------------------------------------------------------------------------------
+# Checking the conditional discriminator's input: its shape and values, then its gradient
+# ---------------------------------------------------------------------------------------
+class ConditionalInputExercise(Exercise):
+    """The student writes conditional_input(x, labels, n_classes) → [x ; e_y] (flat x) or x
+    with one-hot planes (images); compared with scratchgan.models.cgan.conditional_input,
+    then gradient-checked w.r.t. x to first and second order."""
+    second_order = True
+    CASES = (((5, 6), (0, 2, 1, 2, 0), 4),          # flat, and class 3 is not in the batch
+             ((3, 2, 4, 4), (2, 0, 1), 3))          # images: one-hot planes
+
+    def run(self, module, path: Path) -> list[tuple[str, str | None]]:
+        from .models.cgan import conditional_input as reference
+        yours_fn = getattr(module, "conditional_input", None)
+        if yours_fn is None:
+            return [("the file", "it defines no function conditional_input: keep its name")]
+        rng = np.random.default_rng(0)
+        checks = []
+        for shape, labels, n_classes in self.CASES:
+            x = rng.standard_normal(shape)
+            labels = backend.asarray(np.asarray(labels, dtype=np.int64))
+            title = f"x {shape}, labels {backend.to_numpy(labels).tolist()}, n_classes={n_classes}"
+            right = reference(Tensor(backend.asarray(x)), labels, n_classes)
+            try:
+                yours = yours_fn(Tensor(backend.asarray(x), requires_grad=True), labels,
+                                 n_classes)
+            except NotImplementedError as exc:
+                raise _Stop(self._not_written_yet(exc, title, x, right)) from None
+            except Exception as exc:
+                checks.append((f"value          {title}", _your_code_raised(exc, path)))
+                checks.append((f"gradient       {title}", "skipped: fix the value first"))
+                continue
+            problem = self._value_problem(yours, right, x, labels, n_classes)
+            checks.append((f"value          {title}", problem))
+            if problem is not None:
+                checks.append((f"gradient       {title}", "skipped: fix the value first"))
+                continue
+            checks.append((f"gradient       w.r.t. x, 1st and 2nd order, x {shape}",
+                           self._gradient_problem(yours_fn, yours, x, labels, n_classes, path)))
+        return checks
+
+    @staticmethod
+    def _not_written_yet(exc, title, x, right) -> str:
+        return "\n".join([
+            "not written yet: conditional_input raises NotImplementedError", f"  ({exc})", "",
+            f"Once it is written, for {title},",
+            f"it should return shape {tuple(right.shape)}, its first row (sample 0, label 0)",
+            f"  {_first_values(right.data[0], 12)}",
+            "and for L = the sum of its elements, dL/dx should be 1 for every element of x",
+            "(the check confirms yours by central differences):",
+            f"  dL/dx = {_first_values(np.ones(x.shape))}"])
+
+    @staticmethod
+    def _value_problem(yours, right, x, labels, n_classes) -> str | None:
+        if not isinstance(yours, Tensor):
+            return (f"conditional_input returned {type(yours).__name__}: return a Tensor "
+                    f"(built with F.concatenate), so that gradients flow through it")
+        got, want = tuple(yours.shape), tuple(right.shape)
+        present = int(backend.to_numpy(labels).max()) + 1
+        if got != want:
+            lines = [f"your input has shape {got}; it should be {want}"]
+            width = got[1] - x.shape[1] if len(got) == len(want) and got[0] == want[0] else None
+            if width == present and present < n_classes:
+                lines.append(f"  hint: your one-hot has {present} columns, labels.max() + 1: "
+                             f"this batch has no digit {n_classes - 1}, so the width would "
+                             f"change from batch to batch and D's first layer would not fit. "
+                             f"Use n_classes.")
+            elif width == 1:
+                lines.append("  hint: you joined y as one number. Then digit 9 is 'nearer' to "
+                             "8 than to 1 for D, and a weight times y is a line through the "
+                             "classes; the one-hot e_y gives each class its own weights.")
+            elif len(got) != len(want):
+                lines.append("  hint: for images, e_y becomes n_classes planes: reshape to "
+                             "(N, n_classes, 1, 1), then F.broadcast_to (N, n_classes, H, W)")
+            return "\n".join(lines)
+        a, b = backend.to_numpy(yours.data), backend.to_numpy(right.data)
+        if np.allclose(a, b, rtol=1e-12, atol=1e-12):
+            return None
+        lines = ["your input has the right shape but not the right values "
+                 "(scratchgan.models.cgan.conditional_input's)"]
+        c = x.shape[1]
+        swapped = np.concatenate([b[:, c:], b[:, :c]], axis=1)
+        if np.allclose(a, swapped):
+            lines.append("  hint: you put the label first: join x first, then e_y "
+                         "(F.concatenate([x, e_y], axis=1)), the order D's first layer reads")
+        elif np.allclose(a[:, :c], b[:, :c]):
+            lines.append("  hint: x is right; the label part is not: row i must hold a 1 in "
+                         "column (or plane) labels[i] of the n_classes, 0 in the others")
+        else:
+            lines.append("  hint: x's part differs too: x must come through unchanged")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _gradient_problem(fn, yours, x, labels, n_classes, path) -> str | None:
+        if not yours.requires_grad:
+            return ("your input has the right values, but no gradient reaches x from it: D's "
+                    "verdict could not teach G anything.\n"
+                    "  hint: build it with Tensor ops (F.concatenate of x itself, not x.data "
+                    "or a new sg.Tensor made from x's numbers)")
+        of_x = lambda x_: fn(x_, labels, n_classes)            # noqa: E731
+        for check, order in ((gradcheck, "first"), (gradgradcheck, "second")):
+            try:
+                check(of_x, [backend.asarray(x)], name=f"conditional_input ({order} order)")
+            except GradcheckError as exc:
+                if exc.__cause__ is not None:
+                    return _your_code_raised(exc.__cause__, path)
+                return _with_input_names(str(exc), ["x"]) + (
+                    "\n  hint: " + TENSOR_OPS_HINT if order == "second" else "")
+            except Exception as exc:
+                return _your_code_raised(exc, path)
+        return None
+
+
+# ---------------------------------------------------------------------------------------
 # The exercises, in class order
 # ---------------------------------------------------------------------------------------
 EXERCISES = [
@@ -811,6 +924,8 @@ EXERCISES = [
                                "patches it takes are (N, H·W, kh·kw·C_out)"),
     ObjectiveExercise("16_cyclegan_objective", "cyclegan_objective",
                       "CycleGAN's G/F objective: which term reaches which mapping"),
+    ConditionalInputExercise("17_conditional_input", "conditional_input",
+                             "the cGAN's D input: one-hot width, planes, x's gradient"),
 ]
 
 

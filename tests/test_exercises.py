@@ -31,12 +31,12 @@ def planted(tmp_path, name: str, right: str, wrong: str) -> str:
     return result.report
 
 
-def test_sixteen_exercises_each_a_blank_and_a_solution():
+def test_seventeen_exercises_each_a_blank_and_a_solution():
     assert [e.stem for e in exercises.EXERCISES] == [
         "01_sigmoid", "02_tanh", "03_softplus", "04_leaky_relu", "05_matmul",
         "06_broadcast_add", "07_mean_axis", "08_log_softmax", "09_linear",
         "10_bce_with_logits", "11_lsgan_loss", "12_cycle_loss", "13_gradient_penalty",
-        "14_conv2d", "15_conv_transpose", "16_cyclegan_objective"]
+        "14_conv2d", "15_conv_transpose", "16_cyclegan_objective", "17_conditional_input"]
     for name in NAMES:
         blank = source(name, "exercises")
         assert blank.count("# YOUR CODE HERE") == 1 and "raise NotImplementedError(" in blank
@@ -48,7 +48,8 @@ def test_the_solution_is_the_exercise_filled_in(name):
     blank = source(name, "exercises")
     assert source(name).startswith(blank[:blank.index("        # YOUR CODE HERE")
                                          if name not in ("gradient_penalty",
-                                                         "cyclegan_objective")
+                                                         "cyclegan_objective",
+                                                         "conditional_input")
                                          else blank.index("    # YOUR CODE HERE")])
 
 
@@ -146,6 +147,20 @@ CLASSIC_MISTAKES = {   # mistake: (exercise, right code, planted mistake, what t
     "a penalty without its weight": (
         "gradient_penalty", "return weight * ((norms - 1) ** 2).mean()",
         "return ((norms - 1) ** 2).mean()", ["leave out the weight λ"]),
+    "a one-hot as wide as the batch's largest label": (
+        "conditional_input", "xp.eye(n_classes,", "xp.eye(int(labels.max()) + 1,",
+        ["shape (5, 9); it should be (5, 10)", "labels.max() + 1", "no digit 3",
+         "Use n_classes", "2 of 4 checks pass"]),
+    "the label joined as one number": (
+        "conditional_input", "sg.Tensor(xp.eye(n_classes, dtype=x.data.dtype)[labels])",
+        "sg.Tensor(labels.reshape(-1, 1).astype(x.data.dtype))",
+        ["shape (5, 7)", "you joined y as one number", "its own weights"]),
+    "the label before the image": (
+        "conditional_input", "F.concatenate([x, e_y], axis=1)", "F.concatenate([e_y, x], axis=1)",
+        ["right shape but not the right values", "you put the label first"]),
+    "a conditional input cut off from x": (
+        "conditional_input", "F.concatenate([x, e_y]", "F.concatenate([sg.Tensor(x.data), e_y]",
+        ["PASS value", "no gradient reaches x", "not x.data"]),
 }
 
 

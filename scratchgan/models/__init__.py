@@ -3,11 +3,12 @@ the contract in ``base.py``.  ``MODELS`` is the registry the command line reads.
 from __future__ import annotations
 
 from ..errors import ConfigError
+from .cgan import ConditionalGAN
 from .cyclegan import CycleGAN
 from .dcgan import DCGAN
 from .mlp_gan import MLPGAN
 
-MODELS: dict[str, type] = {cls.name: cls for cls in (MLPGAN, DCGAN, CycleGAN)}
+MODELS: dict[str, type] = {cls.name: cls for cls in (MLPGAN, DCGAN, CycleGAN, ConditionalGAN)}
 
 
 def model_class(name: str) -> type:
