@@ -111,6 +111,9 @@ class CGANConfig(GANConfig):
         require_float("slope", self.slope, 0, 1)
         require_int("channels", self.channels)
         require_float("init_std", self.init_std, 0, 1, low_open=True)
+        # a packed D would judge groups of samples that each ask for their own digit
+        require(self.pack == 1, "pack", self.pack, "1: the conditional D judges each sample "
+                "with its own label")
 
     @property
     def label_width(self) -> int:
