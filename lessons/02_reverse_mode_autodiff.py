@@ -234,8 +234,8 @@ for name, t, v in (("a", ta, a), ("b", tb, b), ("c", tc, c)):
 # with $x$ of shape (4, 3), $w$ (3, 2) and $b$ (2,). Tensors are rounded boxes (green: leaves
 # that want a gradient), functions are orange. The number on each function (#1, #2, ...) is
 # its place in the backward walk, which `sg.autograd._topological_order` computes (a private
-# helper; we call it only to look). Note the two arrows from $y$ into `Mul`: $y \cdot y$ uses
-# $y$ twice.
+# helper, which `draw_graph` in `lessons/_draw.py` calls only to look). Note the two arrows
+# from $y$ into `Mul`: $y \cdot y$ uses $y$ twice.
 
 # %%
 gx_in = sg.tensor(rng.standard_normal((4, 3)))
