@@ -228,7 +228,7 @@ if HAVE_TORCH:
         return {name: torch.from_numpy(sg.to_numpy(a)) for name, a in model.state_dict().items()}
 
     class TorchGAN:
-        """Lesson 6's GAN in PyTorch, starting from the weights of a scratchgan MLPGAN."""
+        """The default preset's GAN in PyTorch, from the weights of a scratchgan MLPGAN."""
 
         def __init__(self, gan: MLPGAN):
             self.cfg = cfg = gan.cfg
