@@ -281,8 +281,9 @@ def planted_all(tmp_path, name: str, replacements: dict) -> str:
 
 
 def test_a_forgotten_lambda_in_the_cycle_loss_gets_its_own_hint(tmp_path):
-    report = planted_all(tmp_path, "cycle_loss", {"scale_x = self.weight * g_loss": "scale_x = g_loss",
-                                                  "scale_y = self.weight * g_loss": "scale_y = g_loss"})
+    report = planted_all(tmp_path, "cycle_loss", {
+        "scale_x = self.weight * g_loss": "scale_x = g_loss",
+        "scale_y = self.weight * g_loss": "scale_y = g_loss"})
     assert "the right one divided by λ = self.weight (10)" in report
     assert "the right one divided by λ = self.weight (2.5)" in report
     assert "1/N from a mean" not in report         # gradcheck's generic guess gives way
