@@ -339,6 +339,7 @@ save_figure(fig, "06_digit_histogram")
 #   sample of the noise, one forward pass of $G$ cheaper (as PyTorch's DCGAN example does).
 # * `lr_g`, `lr_d`, `lr_decay_from`, `batch_size` — a higher learning rate with batches of
 #   128, decayed linearly to 0 over the last fifth of the run: sharper samples at the end.
+# * `epochs` — how long `make train-mnist` runs (this lesson counts its own iterations).
 
 # %%
 default = PRESETS["default"]
