@@ -80,10 +80,12 @@ data: $(READY)
 	$(PY) -m scratchgan data
 
 ## make lessons: every lesson as an executed notebook in lessons/output/notebooks/
-## (installs the optional extra: jupytext, nbclient, ipykernel; LESSONS="03 05" for some)
+## (installs the optional extra: jupytext, nbclient, ipykernel; LESSONS="03 05" for some),
+## and the teacher's page's sample reports regenerated from the checker
 lessons: $(READY)
 	$(PY) -m pip install --quiet -e '.[lessons]'
 	$(PY) lessons/_notebooks.py $(LESSONS)
+	$(PY) -m scratchgan.exercises
 
 ## make check EX=sigmoid: gradcheck your answer to an exercise (make check: list them)
 check: $(READY)

@@ -15,6 +15,7 @@ pass.  ``check_here`` is the same check in this process (what the tests call).
 """
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import json
 import math
@@ -42,6 +43,14 @@ TENSOR_OPS_HINT = ("first order passes, so your formula is right, but the gradie
                    "gradient is wrong: write backward with Tensor ops, not .data/raw arrays. "
                    "A raw array is a constant to autograd, so a gradient built from one cannot "
                    "be differentiated again (WGAN-GP's gradient penalty needs exactly that).")
+
+
+GRADCHECK_FAILED = "gradcheck failed for"
+# gradcheck compares dL/dx for L = Σ v·y with v a fixed random array (gradcheck.py): a
+# student who expects σ'(x) > 0 and reads a negative "numeric" value needs to know why
+RANDOM_GY_NOTE = ("  note: the check calls backward with a random gy (fixed normal numbers, "
+                  "as if L = Σ gy·y), so both columns are dL/dx = gy · dy/dx, not dy/dx: "
+                  "either may be negative where dy/dx > 0. What matters is that they agree.")
 
 
 @dataclass
@@ -170,6 +179,15 @@ def _cycle(rng):
             Case({"x": x2, "x_cycled": xc2, "y": y2, "y_cycled": yc2}, {"weight": 2.5})]
 
 
+def _cycle_mistakes(g_loss, x, x_cycled, y, y_cycled, weight):
+    """The four gradients without λ: the mean's 1/N is there, the loss's weight is not."""
+    g_xc = g_loss * np.sign(x_cycled - x) / x.size
+    g_yc = g_loss * np.sign(y_cycled - y) / y.size
+    hint = (f"this gradient is the right one divided by λ = self.weight ({weight:g}): the "
+            f"loss is λ · (mean + mean), so every gradient carries the factor λ too")
+    return [(i, hint, wrong) for i, wrong in enumerate((-g_xc, g_xc, -g_yc, g_yc))]
+
+
 def _conv(rng):     # stride 1, then stride 2 with padding; C ≠ C_out, so a swapped axis shows
     return [Case({"x": rng.standard_normal((2, 2, 5, 5)), "W": rng.standard_normal((3, 2, 3, 3)),
                   "b": rng.standard_normal(3)}),
@@ -229,8 +247,30 @@ def _your_code_raised(exc: BaseException, path: Path) -> str:
     for frame in frames:
         lines += [f"  {_shown(path)}, line {frame.lineno}, in {frame.name}",
                   f"    {frame.line}"]
-    lines.append(f"{type(exc).__name__}: {exc}")
+    lines.append(f"{type(exc).__name__}: {exc}" + _did_you_mean(exc))
     return "\n".join(lines)
+
+
+def _did_you_mean(exc: BaseException) -> str:
+    """Python's own "Did you mean …?" for a misspelt name (``self.ouput``), which printing
+    the exception as text leaves out (Python prints it only with a full traceback)."""
+    name = getattr(exc, "name", None)
+    if not isinstance(exc, (AttributeError, NameError)) or not isinstance(name, str):
+        return ""
+    said = "".join(traceback.format_exception_only(type(exc), exc))
+    if "Did you mean" in said:                 # Python ≥ 3.12 puts it there itself
+        return ". Did you mean" + said.rsplit("Did you mean", 1)[1].rstrip()
+    if isinstance(exc, AttributeError):
+        candidates = dir(getattr(exc, "obj", None)) if hasattr(exc, "obj") else []
+    else:                                      # a NameError: the names the failing line saw
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        frame = tb.tb_frame if tb is not None else None
+        candidates = ([*frame.f_locals, *frame.f_globals, *dir(frame.f_builtins)]
+                      if frame is not None else [])
+    close = difflib.get_close_matches(name, [c for c in candidates if c != name], n=1)
+    return f". Did you mean: {close[0]!r}?" if close else ""
 
 
 def _count(n: int, thing: str) -> str:
@@ -258,16 +298,19 @@ def _indented(text: str, by: str = "      ", width: int = 96) -> str:
         if len(by) + len(line) <= width or lead >= 4:
             lines.append(by + line if line else line)
             continue
-        hanging = lead + (len("hint: ") if line.lstrip().startswith("hint: ") else 0)
+        label = next((w for w in ("hint: ", "note: ") if line.lstrip().startswith(w)), "")
+        hanging = lead + len(label)
         lines += textwrap.wrap(line, width - len(by), initial_indent=by,
                                subsequent_indent=by + " " * hanging,
                                break_on_hyphens=False)
     return "\n".join(lines)
 
 
-def _shape_problem(writes: str, grads, names, xs) -> str | None:
-    """What is wrong with the number, kind or shapes of the gradients backward returned."""
+def _shape_problem(writes: str, grads, names, xs, out_shape) -> str | None:
+    """What is wrong with the number, kind or shapes of the gradients backward returned
+    (``out_shape``: the forward's output, so gy's shape)."""
     grads = grads if isinstance(grads, tuple) else (grads,)
+    out_shape = tuple(out_shape)
     if len(grads) != len(xs):
         return (f"{writes} returned {_count(len(grads), 'gradient')}, but the op has "
                 f"{_count(len(xs), 'input')} ({', '.join(names)}): return one gradient per "
@@ -284,10 +327,23 @@ def _shape_problem(writes: str, grads, names, xs) -> str | None:
             continue
         problem = (f"{writes} returned a gradient of shape {shape} for {name}, whose shape "
                    f"is {x.shape}: a gradient always has its input's shape.")
-        if _broadcasts(x.shape, shape):
-            hint = (f"{name} {x.shape} was broadcast to {shape} in the forward pass, so each "
-                    f"of its elements was used several times and collects the sum of their "
-                    f"gradients: sum back with F.sum_to(g, {name}.shape)")
+        if x.shape != out_shape and _broadcasts(x.shape, out_shape):
+            # the input was broadcast up to the output: its gradient is gy summed over
+            # exactly the broadcast axes (the extra leading ones, and those where it has 1)
+            axes = _broadcast_axes(x.shape, out_shape)
+            hint = (f"{name} {x.shape} was broadcast to the output's shape {out_shape} in "
+                    f"the forward pass, so each of its elements was used several times and "
+                    f"collects the sum of their gradients: sum gy over exactly axes "
+                    f"{axes} of {out_shape}")
+            if math.prod(shape) == math.prod(x.shape):
+                hint += (f" (yours has {name}'s numbers, {shape}, but dropped its size-1 "
+                         f"axes: sum with keepdims=True, or reshape to {x.shape})")
+            elif shape != out_shape:
+                hint += f" (your sum left {shape}: it ran over other axes, or too few)"
+            hint += f", or let F.sum_to(g, {name}.shape) find them"
+        elif x.shape == out_shape and len(out_shape) > len(shape):
+            hint = (f"{name} has the output's shape {out_shape}: it was not broadcast, so "
+                    f"its gradient needs no sum; gy already has the shape it needs")
         elif _broadcasts(shape, x.shape):
             hint = (f"the output lost an axis (a sum or a mean): put it back with size 1 "
                     f"and spread the gradient along it with F.broadcast_to(g, {name}.shape)")
@@ -297,6 +353,13 @@ def _shape_problem(writes: str, grads, names, xs) -> str | None:
             hint = "compare the shapes of gy and of each input, and which product gives which"
         return problem + "\n  hint: " + hint
     return None
+
+
+def _broadcast_axes(shape, to) -> tuple:
+    """The axes of ``to`` that broadcasting ``shape`` up to ``to`` created or stretched."""
+    lead = len(to) - len(shape)
+    return tuple(range(lead)) + tuple(lead + k for k, n in enumerate(shape)
+                                      if n == 1 and to[lead + k] != 1)
 
 
 def _broadcasts(shape, to) -> bool:
@@ -366,16 +429,22 @@ class FunctionExercise(Exercise):
                                "or misplaced .T?  Which product of gy and the other input "
                                "(or its transpose) has this input's shape?")
             return report
-        problem = _shape_problem(self.writes, grads, names, xs)
+        problem = _shape_problem(self.writes, grads, names, xs, y.shape)
         if problem is not None:
             return problem
         problem = self._gradcheck(gradcheck, op_class, case, path)
         if problem is not None and self.mistakes is not None:
             grads = grads if isinstance(grads, tuple) else (grads,)
+            hints = []
             for i, hint, wrong in self.mistakes(gy, *case.inputs.values(), **case.options):
                 yours = backend.to_numpy(getattr(grads[i], "data", grads[i]))
-                if wrong is not None and yours.shape == wrong.shape and np.allclose(yours, wrong):
-                    problem += "\n  hint: " + hint
+                if wrong is not None and yours.shape == wrong.shape and \
+                        np.allclose(yours, wrong) and hint not in hints:
+                    hints.append(hint)
+            if hints:   # this exercise's own diagnosis replaces gradcheck's generic guess
+                problem = "\n".join(line for line in problem.splitlines()
+                                     if not line.lstrip().startswith("hint: "))
+                problem += "".join("\n  hint: " + hint for hint in hints)
         return problem
 
     def _gradcheck(self, check, op_class, case: Case, path: Path) -> str | None:
@@ -910,7 +979,8 @@ EXERCISES = [
     FunctionExercise("11_lsgan_loss", "LSGANDiscriminatorLoss.backward",
                      "LSGAN's D loss: the square's 2, two means", _lsgan, second_order=True),
     FunctionExercise("12_cycle_loss", "CycleLoss.backward",
-                     "CycleGAN's L1 loss: signs, λ, four inputs", _cycle),
+                     "CycleGAN's L1 loss: signs, λ, four inputs", _cycle,
+                     mistakes=_cycle_mistakes),
     PenaltyExercise("13_gradient_penalty", "gradient_penalty",
                     "WGAN-GP: a gradient of a gradient"),
     FunctionExercise("14_conv2d", "Conv2d.backward", "a convolution's backward: fold, unfold's "
@@ -1045,11 +1115,15 @@ def check_here(name: str, path=None, solution: bool = False) -> CheckResult:
         return CheckResult(False, "\n".join(lines + [_stopped_by_exit(stop, path)]))
     finally:
         backend.set_rng_state(state)
+    random_gy_said = False
     for k, (title, problem) in enumerate(checks, 1):
         verdict = "PASS" if problem is None else ("skipped" if problem.startswith("skipped")
                                                  else "FAIL")
         lines.append(f"{k:>2}. {verdict:<7} {title}")
         if verdict == "FAIL":
+            if GRADCHECK_FAILED in problem and not random_gy_said:
+                problem += "\n" + RANDOM_GY_NOTE      # once, under the first such report
+                random_gy_said = True
             lines += [_indented(problem), ""]
     passed = sum(problem is None for _, problem in checks)
     lines.append("")
@@ -1076,3 +1150,77 @@ def _load(path: Path, stem: str):
     except Exception as exc:        # a syntax error, a typo at the top level, …
         raise _Stop("your file does not load:\n" + _your_code_raised(exc, path)) from None
     return module
+
+
+# ---------------------------------------------------------------------------------------
+# The sample reports on the teacher's page (lessons/exercises/README.md), generated here so
+# that they are always what the checker prints:  python -m scratchgan.exercises
+# ---------------------------------------------------------------------------------------
+README = LESSONS / "exercises" / "README.md"
+SAMPLES_BEGIN = ("<!-- sample reports: generated by `python -m scratchgan.exercises` from the "
+                 "checker itself; do not edit by hand (tests/test_exercises.py compares) -->")
+SAMPLES_END = "<!-- end of the generated sample reports -->"
+# (the sentence above the report, the exercise, the file: "solution", "blank", or the
+# solution with one piece of code (right) replaced by a mistake (wrong))
+SAMPLES = [
+    ("A file that is right (here the solution of exercise 01, checked as a student's file):",
+     "sigmoid", "solution", None),
+    ("A blank, not written yet: the report shows the first values the gradient should have.",
+     "sigmoid", "blank", None),
+    ("A flipped sign in tanh's backward (`-gy * (1 - y * y)`):",
+     "tanh", "gy * (1 - y * y)", "-gy * (1 - y * y)"),
+    ("A broadcast gradient not summed back (`return gy, gy` in the broadcast add):",
+     "broadcast_add", "return F.sum_to(gy, a.shape), F.sum_to(gy, b.shape)", "return gy, gy"),
+]
+
+
+def sample_report(name: str, right: str, wrong: str | None) -> str:
+    """The report a student gets for exercise ``name``'s file at lessons/exercises/, where
+    the file is the blank, the solution, or the solution with ``right`` replaced by
+    ``wrong``; printed as if the student stood in the repository's root."""
+    exercise = find(name)
+    folder = "exercises" if right == "blank" else "solutions"
+    text = (LESSONS / folder / f"{exercise.stem}.py").read_text()
+    if wrong is not None:
+        if text.count(right) != 1:
+            raise ValueError(f"{right!r} is not (once) in the solution of {exercise.stem}")
+        text = text.replace(right, wrong)
+    with tempfile.TemporaryDirectory(prefix="scratchgan-sample-") as folder:
+        path = Path(folder).resolve() / f"{exercise.stem}.py"
+        path.write_text(text)
+        report = check_here(name, path=path).report
+        shown = f"lessons/exercises/{exercise.stem}.py"
+        return report.replace(str(path), shown).replace(_shown(path), shown)
+
+
+def sample_reports_markdown() -> str:
+    """The generated part of the README: each sample's sentence and its report."""
+    parts = [SAMPLES_BEGIN, ""]
+    for sentence, name, right, wrong in SAMPLES:
+        parts += [sentence, "", "```", sample_report(name, right, wrong), "```", ""]
+    return "\n".join(parts + [SAMPLES_END])
+
+
+def readme_with_samples(readme: str) -> str:
+    """``readme`` with the text between the markers replaced by freshly generated reports."""
+    if readme.count(SAMPLES_BEGIN) != 1 or readme.count(SAMPLES_END) != 1:
+        raise ValueError(f"the README needs the two markers once each:\n{SAMPLES_BEGIN}\n"
+                         f"{SAMPLES_END}")
+    before, rest = readme.split(SAMPLES_BEGIN)
+    after = rest.split(SAMPLES_END)[1]
+    return before + sample_reports_markdown() + after
+
+
+def _write_readme_samples() -> int:
+    old = README.read_text()
+    new = readme_with_samples(old)
+    if new == old:
+        print(f"{_shown(README)}: the sample reports are up to date")
+    else:
+        README.write_text(new)
+        print(f"{_shown(README)}: the sample reports regenerated from the checker")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_write_readme_samples())

@@ -279,3 +279,84 @@ def test_an_installed_copy_without_the_lessons_asks_for_the_file(tmp_path, monke
         assert result.report.startswith("the lessons are not beside this scratchgan (")
         assert result.report.endswith("python -m scratchgan check sigmoid --file PATH")
     assert exercises.check_here("sigmoid", path=path).passed
+
+
+# --- hints of their own, and the notes a report owes the student ---------------------------
+def planted_all(tmp_path, name: str, replacements: dict) -> str:
+    """The report on a copy of the solution with every ``right`` replaced by its ``wrong``."""
+    text = source(name)
+    for right, wrong in replacements.items():
+        assert text.count(right) == 1, f"{right!r} is not (once) in the solution of {name}"
+        text = text.replace(right, wrong)
+    path = tmp_path / f"{exercises.find(name).stem}.py"
+    path.write_text(text)
+    result = exercises.check_here(name, path=path)
+    assert not result.passed, result.report
+    return " ".join(result.report.split())
+
+
+def test_a_forgotten_lambda_in_the_cycle_loss_gets_its_own_hint(tmp_path):
+    report = planted_all(tmp_path, "cycle_loss", {
+        "scale_x = self.weight * g_loss": "scale_x = g_loss",
+        "scale_y = self.weight * g_loss": "scale_y = g_loss"})
+    assert "the right one divided by λ = self.weight (10)" in report
+    assert "the right one divided by λ = self.weight (2.5)" in report
+    assert "1/N from a mean" not in report         # gradcheck's generic guess gives way
+
+
+def test_the_lambda_hint_needs_the_lambda_mistake(tmp_path):
+    report = planted_all(tmp_path, "cycle_loss", {"scale_x = self.weight * g_loss / x.size":
+                                                  "scale_x = self.weight * g_loss"})
+    assert "divided by λ" not in report
+
+
+def test_broadcast_add_summed_over_the_wrong_axis_names_the_broadcast_shape(tmp_path):
+    report = planted_all(tmp_path, "broadcast_add", {"F.sum_to(gy, b.shape)": "gy.sum(axis=0)"})
+    assert "b (4,) was broadcast to the output's shape (2, 3, 4)" in report
+    assert "sum gy over exactly axes (0, 1) of (2, 3, 4)" in report
+    assert "your sum left (3, 4)" in report
+    assert "b (1, 4) was broadcast to the output's shape (3, 4)" in report
+    assert "keepdims=True" in report                 # (4,) for b (1, 4): the right numbers
+    assert "it was not broadcast, so its gradient needs no sum" in report   # b (3, 4)
+    assert "was broadcast to (3, 4)" not in report   # the old, wrong description
+    assert "lost an axis" not in report and "F.broadcast_to" not in report   # Mean's advice
+
+
+def test_the_mean_exercise_keeps_its_advice(tmp_path):
+    report = planted_all(tmp_path, "mean_axis", {
+        "F.broadcast_to(gy.reshape(self.kept_shape), x.shape) / n": "gy / n"})
+    assert "lost an axis" in report and "F.broadcast_to(g, x.shape)" in report
+
+
+def test_a_gradcheck_report_says_that_gy_is_random(tmp_path):
+    report = planted_all(tmp_path, "sigmoid", {"gy * y * (1 - y)": "y * (1 - y)"})
+    assert "numeric -" in report                     # a negative "derivative" of σ …
+    note = "note: the check calls backward with a random gy"
+    assert report.count(note) == 1                   # … explained, once
+    assert "both columns are dL/dx = gy · dy/dx, not dy/dx" in report
+    shape_only = planted_all(tmp_path, "broadcast_add", {"F.sum_to(gy, b.shape)": "gy"})
+    assert note not in shape_only                    # no gradcheck ran: nothing to explain
+
+
+def test_a_typo_keeps_pythons_did_you_mean(tmp_path):
+    report = planted_all(tmp_path, "sigmoid", {"y = self.output": "y = self.ouput"})
+    assert "AttributeError: 'Sigmoid' object has no attribute 'ouput'. " \
+           "Did you mean: 'output'?" in report
+    report = planted_all(tmp_path, "sigmoid", {"gy * y * (1 - y)": "gyy * y * (1 - y)"})
+    assert "NameError: name 'gyy' is not defined. Did you mean: 'gy'?" in report
+
+
+@pytest.mark.host_only
+def test_the_readme_shows_the_reports_the_checker_prints():
+    readme = exercises.README.read_text()
+    assert readme == exercises.readme_with_samples(readme), (
+        "lessons/exercises/README.md's sample reports are stale: "
+        "run  python -m scratchgan.exercises")
+    generated = readme.split(exercises.SAMPLES_BEGIN)[1].split(exercises.SAMPLES_END)[0]
+    assert generated.count("```") == 2 * len(exercises.SAMPLES)
+    assert "all 4 checks pass: Sigmoid.backward is right" in generated
+    assert "not written yet: Sigmoid.backward" in generated
+    assert "its sign is flipped" in generated and "F.sum_to(g," in generated
+    stale = readme.replace(generated, generated.replace("its sign is flipped", "well done"))
+    assert stale != readme
+    assert exercises.readme_with_samples(stale) == readme      # the check can fail
