@@ -1124,8 +1124,8 @@ class IterationExercise(Exercise):
         d_step, g_step = right_steps[self.k - 1], right_steps[self.k]
         return "\n".join([
             f"not written yet: {self.function} raises NotImplementedError", f"  ({exc})", "",
-            "Once it is written, after iteration 1 the check's tiny D and G should hold what",
-            "MLPGAN.train_step leaves (the first few numbers of each net's first weight; no",
+            "Once it is written, after iteration 1 it should leave the check's tiny D and G as",
+            "MLPGAN.train_step leaves them (the first few numbers of each net's first weight; no",
             "central differences here: the check compares every optimizer step):",
             f"  D.W1 after D's step{'s' if self.k > 1 else ''} = "
             f"{_first_values(d_step.weights['D'][0])}",
@@ -1355,8 +1355,8 @@ class CriticExercise(Exercise):
         loss, weights = right[0]
         return "\n".join([
             "not written yet: critic_step raises NotImplementedError", f"  ({exc})", "",
-            f"Once it is written, its first step on the check's tiny critic (c = {c:g}) "
-            f"should return",
+            f"Once it is written, on its first step with the check's tiny critic (c = {c:g}) "
+            f"it should return",
             f"  L = E[D(G(z))] − E[D(x)] = {loss:.6g}   (before the step)",
             "and leave these parameters (the first few of each; no central differences",
             "here: the check compares each step with the reference's):",
@@ -1499,9 +1499,9 @@ class WalkExercise(Exercise):
             "not written yet: topological_order raises NotImplementedError", f"  ({exc})", "",
             "Once it is written, for the check's small graph",
             "    b = a + a;  h = tanh(a);  loss = Σ(b·b) + Σ(h·2 + h·3)",
-            "topological_order([loss]) should return these functions, or the same ones in "
-            "another order",
-            "that still lists each before the ones that made its inputs:",
+            "it should return, for topological_order([loss]), these functions (or the same "
+            "ones in an order",
+            "that still lists each before the ones that made its inputs):",
             f"    {_order_names(order)}",
             "and with backward_walk, loss.backward() should give (no central differences",
             "here: the check runs the engine's own tests)",
