@@ -1495,6 +1495,7 @@ class WalkExercise(Exercise):
     def _not_written_yet(exc, a, loss) -> str:
         from . import autograd
         order = autograd._topological_order([loss])
+        a_ = backend.to_numpy(a.data)           # dloss/da = 8a + 5(1 − tanh²a)
         return "\n".join([
             "not written yet: topological_order raises NotImplementedError", f"  ({exc})", "",
             "Once it is written, for the check's small graph",
@@ -1505,7 +1506,7 @@ class WalkExercise(Exercise):
             f"    {_order_names(order)}",
             "and with backward_walk, loss.backward() should give (no central differences",
             "here: the check runs the engine's own tests)",
-            f"    a.grad = {_first_values(8 * backend.to_numpy(a.data) + 5 * (1 - np.tanh(backend.to_numpy(a.data)) ** 2))}"])
+            f"    a.grad = {_first_values(8 * a_ + 5 * (1 - np.tanh(a_) ** 2))}"])
 
     def _order_problem(self, order_fn, path) -> str | None:
         a, loss = _small_graph()
@@ -1867,6 +1868,9 @@ SAMPLES = [
      "tanh", "gy * (1 - y * y)", "-gy * (1 - y * y)"),
     ("A broadcast gradient not summed back (`return gy, gy` in the broadcast add):",
      "broadcast_add", "return F.sum_to(gy, a.shape), F.sum_to(gy, b.shape)", "return gy, gy"),
+    ("A training step checked optimizer step by optimizer step: exercise 18 with the fake not "
+     "detached in D's step (`fake = G(z_d)`):",
+     "gan_iteration", "fake = G(z_d).detach()", "fake = G(z_d)"),
 ]
 
 

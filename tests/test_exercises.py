@@ -195,6 +195,10 @@ CLASSIC_MISTAKES = {   # mistake: (exercise, right code, planted mistake, what t
         "wgan_critic", "    for p in D.parameters():  ",
         "    for p in [p for p in D.parameters() if p.ndim > 1]:  ",
         ["b1, b2 hold values outside", "clipped the weights but not the biases"]),
+    "clipping the biases but not the weights": (
+        "wgan_critic", "    for p in D.parameters():  ",
+        "    for p in [p for p in D.parameters() if p.ndim == 1]:  ",
+        ["W1, W2 hold values outside", "clipped the biases but not the weights"]),
     "a critic loss with its sign flipped": (
         "wgan_critic", "D(fake).mean() - D(real).mean()", "D(real).mean() - D(fake).mean()",
         ["your loss is 0.", "it should be -0.", "sign flipped"]),
@@ -434,11 +438,14 @@ def test_a_recursive_order_hits_the_recursion_limit(tmp_path):
 
 
 def test_the_walk_check_runs_the_engines_tests_on_the_students_walk(tmp_path):
-    """A walk that passes the small checks but breaks one engine test: the report names the
-    test (sg.grad with respect to an intermediate tensor needs each input's gradient)."""
+    """A walk that passes the check's own small graphs but drops the last function of a long
+    one: only the engine's tests can catch it, and the report names the one that does."""
     report = planted_all(tmp_path, "backward_walk", {
-        "            if gx is not None:\n": "            if gx is not None and x.creator is None:\n"})
-    assert "FAIL walk: b = a + a" in report or "FAIL engine's test" in report
+        "    for f in order:\n        y = f.output":
+            "    for f in (order[:-1] if len(order) > 100 else order):\n        y = f.output"})
+    assert "PASS walk: b = a + a" in report
+    assert "PASS engine's test node_used_twice_collects_both_gradients" in report
+    assert "FAIL engine's test a_long_chain_does_not_hit_the_recursion_limit" in report
 
 
 def test_the_iteration_check_says_bit_for_bit_or_rounding(tmp_path):
