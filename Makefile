@@ -46,6 +46,7 @@ clean:
 ## DCGAN's G against a critic, in about the same budget (docs/family.md)
 ## make train-cyclegan: CycleGAN between MNIST and mfeat-pix digits, scored by label
 ## preservation (docs/cyclegan.md)
+## make train-cgan: the conditional GAN (a row per digit), scored also by the requested digit
 ## (knobs: EPOCHS=… BATCH=… LR=… SEED=… PRESET=… OUT=… BACKEND=…,
 ##  SET="reuse_fakes=false pack=1": any field of the model's config;
 ##  RESUME=1 continues the run in OUT, OVERWRITE=1 replaces it: a run is never replaced
@@ -56,7 +57,8 @@ TRAIN_ARGS = $(if $(OUT),--out $(OUT)) $(if $(PRESET),--preset $(PRESET)) \
 	$(if $(BACKEND),--backend $(BACKEND)) $(foreach kv,$(SET),--set $(kv)) \
 	$(if $(RESUME),--resume) $(if $(OVERWRITE),--overwrite)
 
-.PHONY: train-mnist train-dcgan train-wgan train-wgan-gp train-cyclegan eval-mnist data lessons check
+.PHONY: train-mnist train-dcgan train-wgan train-wgan-gp train-cyclegan train-cgan eval-mnist \
+	data lessons check
 train-mnist: $(READY)
 	$(PY) -m scratchgan data
 	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-gan $(TRAIN_ARGS)
@@ -77,6 +79,10 @@ train-cyclegan: $(READY)
 	$(PY) -m scratchgan data
 	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train cyclegan $(TRAIN_ARGS)
 
+train-cgan: $(READY)
+	$(PY) -m scratchgan data
+	SCRATCHGAN_MAKE_TARGET=$@ $(PY) -m scratchgan train mnist-cgan $(TRAIN_ARGS)
+
 ## make eval-mnist: score the run in OUT (default runs/mnist-gan) again
 eval-mnist: $(READY)
 	$(PY) -m scratchgan eval $(or $(OUT),runs/mnist-gan)
@@ -85,10 +91,12 @@ data: $(READY)
 	$(PY) -m scratchgan data
 
 ## make lessons: every lesson as an executed notebook in lessons/output/notebooks/
-## (installs the optional extra: jupytext, nbclient, ipykernel; LESSONS="03 05" for some)
+## (installs the optional extra: jupytext, nbclient, ipykernel; LESSONS="03 05" for some),
+## and the teacher's page's sample reports regenerated from the checker
 lessons: $(READY)
 	$(PY) -m pip install --quiet -e '.[lessons]'
 	$(PY) lessons/_notebooks.py $(LESSONS)
+	$(PY) -m scratchgan.exercises
 
 ## make check EX=sigmoid: gradcheck your answer to an exercise (make check: list them)
 check: $(READY)

@@ -16,10 +16,14 @@ itself, and in PyTorch (``--threads``, 2 by default), and reports the ratios.
     4. one DCGAN iteration, ``default`` (C = 32, G reuses D's fakes, EMA) and ``paper``
        (C = 64), batch 64: ``DCGAN.train_step`` against ``TorchGAN.train_step`` (there is no
        by-hand DCGAN: without torch this row times scratchgan alone)
+    5. one CycleGAN iteration, ``default`` preset at its batch (4) on 16×16 digits: the G/F
+       step (least squares, cycle and identity terms, D_X and D_Y frozen), then D_X and D_Y
+       on the history of fakes, Adam: ``CycleGAN.train_step`` against
+       ``TorchCycleGAN.train_step`` (no by-hand CycleGAN either)
 
 Before timing, every side is checked to compute the same numbers (benchmarks/same_math.py).
 
-    python -m benchmarks [--repeat N] [--rounds R] [--threads T] [--only mlp|conv]
+    python -m benchmarks [--repeat N] [--rounds R] [--threads T] [--only mlp|conv|cyclegan]
                          [--backend numpy|cupy] [--json PATH]
     (from the repository root; run it with a Python that has torch for the third column)
 
@@ -201,18 +205,32 @@ def dcgan_sides(preset: str, batch: int) -> dict:
     return sides
 
 
+def cyclegan_sides(preset: str, batch: int) -> dict:
+    """One CycleGAN iteration of ``preset`` on a uint8 (x, y) batch: scratchgan, and torch
+    from the same weights (its history of fakes drawing from a generator of its own)."""
+    backend.seed(0)
+    gan = same_math.make_cyclegan(preset, batch)
+    pair = same_math.digit_pair(batch)
+    sides = {"scratchgan": lambda: gan.train_step(pair)}
+    if torch is not None and backend.name == "numpy":
+        twin = torch_side.TorchCycleGAN(gan, rng=numpy.random.default_rng(1))
+        sides["torch"] = lambda: twin.train_step(pair)
+    return sides
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20, help="calls per round (MLP and "
-                        "convolution rows; GAN and DCGAN rows a quarter of it)")
+                        "convolution rows; GAN, DCGAN and CycleGAN rows a quarter of it)")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--backend", default=None, help="numpy (default) or cupy")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for NumPy's BLAS and torch alike (default: torch 2, the "
                         "cores of the reference machine, NumPy's BLAS as the environment says); "
                         "1 on a machine that other work shares")
-    parser.add_argument("--only", choices=("mlp", "conv"), default=None,
-                        help="only the MLP rows (1, 2) or only the convolution rows (3, 4)")
+    parser.add_argument("--only", choices=("mlp", "conv", "cyclegan"), default=None,
+                        help="only the MLP rows (1, 2), only DCGAN's convolution rows (3, 4) "
+                        "or only the CycleGAN row (5)")
     parser.add_argument("--json", metavar="PATH", default=None,
                         help="also write the measured rows to this JSON file")
     args = parser.parse_args(argv)
@@ -227,8 +245,8 @@ def main(argv=None) -> None:
                 same_math.check_same_gan_iteration("default", iterations=8),
                 same_math.check_same_conv_layers())
     print(f"backend: {backend.name}, numpy {numpy.__version__} ({_blas()})    (medians of "
-          f"{args.rounds} rounds taking turns, {args.repeat} calls per side per round, GAN and "
-          f"DCGAN rows {gan_repeat}; float32)")
+          f"{args.rounds} rounds taking turns, {args.repeat} calls per side per round, GAN, "
+          f"DCGAN and CycleGAN rows {gan_repeat}; float32)")
     print(f"checked: by hand = scratchgan (float64: MLP gradients; 2 pytorch-gan and 8 default "
           f"GAN iterations; DCGAN's convolutions at C = 4; max rel. diff {worst:.1e})")
     if torch is None:
@@ -243,10 +261,14 @@ def main(argv=None) -> None:
                     same_math.check_torch_conv_layers(),
                     *(same_math.check_torch_gan_iteration(p, iterations=2, batch=8,
                                                           model="mnist-dcgan", channels=4)
-                      for p in ("default", "paper")))
+                      for p in ("default", "paper")),
+                    same_math.check_torch_cyclegan_iteration(),
+                    same_math.check_torch_cyclegan_iteration(upsample="resize",
+                                                             gan_loss="minimax"))
         print(f"torch: {torch.__version__}, {torch.get_num_threads()} threads; checked = "
               f"scratchgan (float64, same runs and DCGAN's convolutions and 2 iterations at "
-              f"C = 4, max rel. diff {worst:.1e})")
+              f"C = 4, 2 CycleGAN iterations at k = 2 with a history of 3, max rel. diff "
+              f"{worst:.1e})")
 
     mlp_benches = [("MLP 784-512-256-1 forward+backward", mlp_sides, 64, args.repeat),
                ("MLP 784-512-256-1 forward+backward", mlp_sides, 256, args.repeat),
@@ -260,8 +282,12 @@ def main(argv=None) -> None:
     conv_benches += [(f"DCGAN iteration {p} (C={same_math.dcgan.PRESETS[p].channels})",
                       lambda batch, p=p: dcgan_sides(p, batch), 64, gan_repeat)
                      for p in ("default", "paper")]
-    benches = {"mlp": mlp_benches, "conv": conv_benches}.get(args.only,
-                                                            mlp_benches + conv_benches)
+    cyclegan_batch = same_math.cyclegan.PRESETS["default"].batch_size
+    cyclegan_benches = [("CycleGAN iteration default (G+F, D_X+D_Y)",
+                         lambda batch: cyclegan_sides("default", batch), cyclegan_batch,
+                         gan_repeat)]
+    benches = {"mlp": mlp_benches, "conv": conv_benches, "cyclegan": cyclegan_benches}.get(
+        args.only, mlp_benches + conv_benches + cyclegan_benches)
     head = f"{'what':<41} {'batch':>5} {'scratchgan':>11} {'by hand':>11}"
     print(head + (f" {'torch':>11} {'sg/hand':>8} {'sg/torch':>8}" if torch is not None
                   and backend.name == "numpy" else f" {'sg/hand':>8}"))

@@ -12,7 +12,7 @@ from scratchgan.backend import numpy
 
 import scratchgan as sg
 from scratchgan import backend, nn
-from scratchgan.models import dcgan
+from scratchgan.models import cyclegan, dcgan
 from scratchgan.models.gan import GAN
 from scratchgan.models.mlp_gan import MLPGAN, PRESETS
 
@@ -32,6 +32,19 @@ def make_dcgan(preset: str, batch: int, channels: int | None = None) -> dcgan.DC
     if channels is not None:
         cfg = dataclasses.replace(cfg, channels=channels)
     return dcgan.DCGAN(cfg)
+
+
+def make_cyclegan(preset: str, batch: int, **changes) -> cyclegan.CycleGAN:
+    """The CycleGAN preset at batch ``batch``, with ``changes`` to its config (small checks)."""
+    return cyclegan.CycleGAN(dataclasses.replace(cyclegan.PRESETS[preset], batch_size=batch,
+                                                 **changes))
+
+
+def digit_pair(batch: int, size: int = 16, seed: int = 2):
+    """A batch of (x, y) uint8 images (batch, size, size) as CycleGAN takes them: random
+    pixels (what they show does not change what one iteration computes, nor its time)."""
+    rng = numpy.random.default_rng(seed)
+    return tuple(rng.integers(0, 256, (batch, size, size), dtype=numpy.uint8) for _ in "xy")
 
 
 def check_same_mlp_gradients(batch: int = 8, sizes=(784, 512, 256, 1),
@@ -182,6 +195,65 @@ def check_torch_gan_iteration(preset: str = "pytorch-gan", iterations: int = 2, 
     worst = max(diffs, key=diffs.get)
     assert diffs[worst] <= rtol, (f"torch bench mismatch ({model} {preset}): {worst} differs by "
                                   f"{diffs[worst]:.1e} (relative)")
+    return diffs[worst]
+
+
+def check_torch_cyclegan_iteration(iterations: int = 2, batch: int = 4, rtol: float = 1e-8,
+                                   preset: str = "default", **changes) -> float:
+    """The PyTorch CycleGAN iteration updates G, F, D_X, D_Y, both Adams' moments and the two
+    histories of fakes as CycleGAN.train_step does (float64, same weights, same uint8
+    batches); the loss terms agree too.  ``changes``: to the preset's config; the default
+    is a tiny width (k = d = 2, one residual block) and a history of 3, so that with a
+    batch of 4 the history fills in the first iteration and then shows stored fakes: both
+    sides draw its coins and picks from generators in the same state.
+
+    Adam's moments are compared relative to the optimizer's largest (as in
+    ``check_same_gan_iteration``: after one step the weights check little but sign(g)).
+    Returns the largest relative difference seen.
+    """
+    from .torch_side import TorchCycleGAN
+
+    changes = {"channels": 2, "d_channels": 2, "n_residual": 1, "pool_size": 3, **changes}
+    backend.seed(3)
+    gan = make_cyclegan(preset, batch, **changes)
+    for net in (gan.G, gan.F, gan.D_X, gan.D_Y):
+        for p in net.parameters():
+            p.data = p.data.astype("float64")
+    # scratchgan scales uint8 to float32 (so does the twin, then casts): the same values
+    as_float32 = gan.as_images
+    gan.as_images = lambda b: sg.Tensor(as_float32(b).data.astype("float64"))
+    twin_rng = numpy.random.default_rng()
+    twin_rng.bit_generator.state = backend.rng_state()
+    twin = TorchCycleGAN(gan, rng=twin_rng)
+    for i in range(iterations):
+        batch_pair = digit_pair(batch, seed=10 + i)
+        ours_stats = gan.train_step(batch_pair)
+        twin_stats = twin.train_step(batch_pair)
+
+    diffs = {}
+    for k in ours_stats:        # a term switched off is 0 on scratchgan's side, absent on torch's
+        theirs = twin_stats[k].numpy() if k in twin_stats else numpy.zeros(())
+        diffs[f"stats[{k}]"] = _rel_diff(ours_stats[k], theirs)
+    for name in ("G", "F", "D_X", "D_Y"):
+        ours, theirs = getattr(gan, name).named_parameters(), getattr(twin, name).named_parameters()
+        for (key, p), (twin_key, q) in zip(ours, theirs, strict=True):
+            assert key == twin_key, f"{name}: {key} against torch's {twin_key}"
+            diffs[f"{name}.{key}"] = _rel_diff(p.data, q.detach().numpy())
+    for name, opt, twin_opt in (("G+F", gan.opt_g, twin.opt_g), ("D", gan.opt_d, twin.opt_d)):
+        twin_params = [p for group in twin_opt.param_groups for p in group["params"]]
+        for slot, twin_slot in (("m", "exp_avg"), ("v", "exp_avg_sq")):
+            theirs = [twin_opt.state[p][twin_slot].numpy() for p in twin_params]
+            scale = max(float(numpy.abs(a).max()) for a in theirs)
+            for i, a in enumerate(theirs):
+                diffs[f"Adam {name} {slot} {i}"] = _rel_diff(getattr(opt, slot)[i], a, scale)
+    for name in ("history_x", "history_y"):
+        ours, theirs = getattr(gan, name), getattr(twin, name)
+        assert ours.count == theirs.count, f"{name}: {ours.count} fakes against {theirs.count}"
+        if ours.count:
+            diffs[name] = _rel_diff(ours.images, theirs.images.numpy())
+    worst = max(diffs, key=diffs.get)
+    assert diffs[worst] <= rtol, (f"torch CycleGAN bench mismatch ({preset}, {changes}): {worst} "
+                                  f"differs by {diffs[worst]:.1e} (relative)")
     return diffs[worst]
 
 

@@ -20,10 +20,10 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Rectangle
 
 import scratchgan as sg
 from scratchgan import functional as F
+from _draw import draw_sum
 from _lesson import FAST, save_figure, steps
 
 sg.seed(0)                          # scratchgan's random generator
@@ -336,43 +336,10 @@ assert show_shapes(images=(64, 3, 28, 28), per_channel=(3, 1, 1)) == (64, 3, 28,
 # %% [markdown]
 # Broadcasting does not copy anything: the stretched axis is a view that reads the same
 # memory again (its *stride*, the bytes to step to the next element, is 0). The picture
-# below draws the stored numbers with solid borders and the virtual copies dashed and grey.
+# below draws the stored numbers with solid borders and the virtual copies dashed and grey
+# (`draw_sum`, in `lessons/_draw.py`, draws; the sums are scratchgan's).
 
 # %%
-def draw_operand(ax, values, full_shape, x0, title):
-    """Draw a (≤ 2-D) array stretched to full_shape at column x0; virtual copies dashed."""
-    v = np.asarray(values)
-    v = v.reshape((1,) * (2 - v.ndim) + v.shape)           # rule 2: pad on the left
-    rows, cols = full_shape
-    for i in range(rows):
-        for j in range(cols):
-            stored = (v.shape[0] > 1 or i == 0) and (v.shape[1] > 1 or j == 0)
-            value = v[i if v.shape[0] > 1 else 0, j if v.shape[1] > 1 else 0]
-            ax.add_patch(Rectangle((x0 + j, rows - 1 - i), 1, 1,
-                                   facecolor="#cfe2f3" if stored else "#f3f3f3",
-                                   edgecolor="black" if stored else "0.6",
-                                   linestyle="-" if stored else "--", lw=1.2))
-            ax.text(x0 + j + 0.5, rows - 0.5 - i, f"{value:g}", ha="center", va="center",
-                    fontsize=10, color="black" if stored else "0.55")
-    ax.text(x0 + cols / 2, rows + 0.35, title, ha="center", va="bottom", fontsize=10)
-    return x0 + cols
-
-
-def draw_sum(ax, a, b, label_a, label_b):
-    """a + b drawn as three grids, the result computed by scratchgan."""
-    result = sg.to_numpy(sg.tensor(a) + sg.tensor(b))
-    end = draw_operand(ax, a, result.shape, 0, label_a)
-    ax.text(end + 0.6, result.shape[0] / 2, "+", fontsize=18, ha="center", va="center")
-    end = draw_operand(ax, b, result.shape, end + 1.2, label_b)
-    ax.text(end + 0.6, result.shape[0] / 2, "=", fontsize=18, ha="center", va="center")
-    end = draw_operand(ax, result, result.shape, end + 1.2, f"result {result.shape}")
-    ax.set_xlim(-0.2, end + 0.2)
-    ax.set_ylim(-0.2, result.shape[0] + 1.0)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    return result
-
-
 x = np.arange(12.0).reshape(4, 3)
 bias = np.array([100.0, 200.0, 300.0])
 column = np.array([[0.0], [10.0], [20.0]])

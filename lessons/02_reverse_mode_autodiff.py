@@ -28,10 +28,10 @@ import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import FancyBboxPatch
 
 import scratchgan as sg
 from scratchgan import functional as F
+from _draw import draw_graph
 from _lesson import FAST, save_figure, steps
 
 sg.seed(0)
@@ -234,77 +234,10 @@ for name, t, v in (("a", ta, a), ("b", tb, b), ("c", tc, c)):
 # with $x$ of shape (4, 3), $w$ (3, 2) and $b$ (2,). Tensors are rounded boxes (green: leaves
 # that want a gradient), functions are orange. The number on each function (#1, #2, ...) is
 # its place in the backward walk, which `sg.autograd._topological_order` computes (a private
-# helper; we call it only to look). Note the two arrows from $y$ into `Mul`: $y \cdot y$ uses
-# $y$ twice.
+# helper, which `draw_graph` in `lessons/_draw.py` calls only to look). Note the two arrows
+# from $y$ into `Mul`: $y \cdot y$ uses $y$ twice.
 
 # %%
-def draw_graph(ax, root):
-    """Draw the graph that produced ``root``, inputs on the left, ``root`` on the right."""
-    order = sg.autograd._topological_order([root])      # the backward order: root's op first
-    step = {id(f): k + 1 for k, f in enumerate(order)}
-    col, nodes = {}, {}
-    for f in reversed(order):                            # each op after the ops it depends on
-        for t in f.inputs:
-            nodes[id(t)] = t
-            col.setdefault(id(t), 0)
-        col[id(f)] = 1 + max(col[id(t)] for t in f.inputs)
-        col[id(f.output)] = col[id(f)] + 1
-        nodes[id(f)], nodes[id(f.output)] = f, f.output
-    leaf_col = {}                                 # leaves: just left of their first user
-    for f in order:
-        for t in f.inputs:
-            if t.is_leaf:
-                leaf_col[id(t)] = min(leaf_col.get(id(t), col[id(f)]), col[id(f)])
-    col.update({key: c_ - 1 for key, c_ in leaf_col.items()})
-
-    columns = {}
-    for key in nodes:
-        columns.setdefault(col[key], []).append(key)
-    pos, width, height, dx = {}, 1.7, 0.85, 2.4
-    for c_, keys in columns.items():
-        inner = [k for k in keys if not (isinstance(nodes[k], sg.Tensor) and nodes[k].is_leaf)]
-        leaves = [k for k in keys if k not in inner]
-        ys = [0.0] * len(inner) + [1.25 * (i + 1) for i in range(len(leaves))]
-        if not inner:
-            ys = [1.25 * (i - (len(leaves) - 1) / 2) for i in range(len(leaves))]
-        for k, y_ in zip(inner + leaves, ys):
-            pos[k] = (c_ * dx, y_)
-
-    for key, node in nodes.items():
-        x_, y_ = pos[key]
-        if isinstance(node, sg.Tensor):
-            label = f"{node.name or ''}\n{tuple(node.shape)}".strip()
-            color = "#b6d7a8" if node.is_leaf and node.requires_grad else "#cfe2f3"
-            style = "round,pad=0.02,rounding_size=0.25"
-        else:
-            label = f"{node.name}\n#{step[id(node)]}"
-            color, style = "#f9cb9c", "square,pad=0.02"
-        ax.add_patch(FancyBboxPatch((x_ - width / 2, y_ - height / 2), width, height,
-                                    boxstyle=style, facecolor=color, edgecolor="black"))
-        ax.text(x_, y_, label, ha="center", va="center", fontsize=9)
-
-    for f in order:
-        edges = [(t, f) for t in f.inputs] + [(f, f.output)]
-        for n, (src, dst) in enumerate(edges):
-            (x1, y1), (x2, y2) = pos[id(src)], pos[id(dst)]
-            repeats = sum(1 for s, d in edges if s is src and d is dst)
-            rad = 0.0 if repeats == 1 else (0.6 if n == 0 else -0.6)
-            ax.annotate("", xy=(x2 - width / 2, y2), xytext=(x1 + width / 2, y1),
-                        arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2,
-                                        connectionstyle=f"arc3,rad={rad}"))
-    xs = [p[0] for p in pos.values()]
-    ys = [p[1] for p in pos.values()]
-    ax.annotate("", xy=(min(xs), min(ys) - 1.0), xytext=(max(xs), min(ys) - 1.0),
-                arrowprops=dict(arrowstyle="-|>", color="tab:red", lw=1.5, ls="--"))
-    ax.text((min(xs) + max(xs)) / 2, min(ys) - 0.85,
-            "backward(): gradients flow right to left; #n is each function's turn",
-            ha="center", va="bottom", color="tab:red", fontsize=10)
-    ax.set_xlim(min(xs) - 1.0, max(xs) + 1.0)
-    ax.set_ylim(min(ys) - 1.3, max(ys) + 0.7)
-    ax.set_aspect("equal")
-    ax.axis("off")
-
-
 gx_in = sg.tensor(rng.standard_normal((4, 3)))
 gw = sg.tensor(rng.standard_normal((3, 2)), requires_grad=True)
 gb = sg.tensor(rng.standard_normal(2), requires_grad=True)
@@ -482,7 +415,8 @@ save_figure(fig, "02_tanh_derivatives")
 #    $\frac{d}{dx}\,e^{x^2}$ at $x = 0.7$ against the hand derivation $2x\,e^{x^2}$.
 # 2. Change one `+=` in `Value.__mul__` to `=`. Which of this lesson's asserts fail, and
 #    why does the single-use example $L = \tanh(ab + c)$ still pass?
-# 3. Draw the graph of `F.sigmoid(x @ w).mean()` with `draw_graph`. Where does the constant
-#    `1/n` of the mean appear, and why is it a leaf without a gradient?
+# 3. Draw the graph of `F.sigmoid(x @ w).mean()` with `draw_graph` (in `lessons/_draw.py`).
+#    Where does the constant `1/n` of the mean appear, and why is it a leaf without a
+#    gradient?
 # 4. Use `create_graph=True` twice to get the third derivative of $\tanh$, and compare it
 #    with $-2(1 - \tanh^2 x)(1 - 3\tanh^2 x)$.

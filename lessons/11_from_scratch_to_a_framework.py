@@ -2,9 +2,9 @@
 # # Lesson 11 — From scratch to a framework
 #
 # Everything so far was written by hand: the graph walk, each op's backward, the layers,
-# Adam, the GAN losses and the GAN of lesson 6. This lesson writes that GAN again in
-# PyTorch, line for line beside ours, so that you can see what each framework call does
-# for you, and where scratchgan does the same thing in code you have read.
+# Adam, the GAN losses and the MLP GAN of `make train-mnist`. This lesson writes that GAN
+# again in PyTorch, line for line beside ours, so that you can see what each framework
+# call does for you, and where scratchgan does the same thing in code you have read.
 #
 # scratchgan's names follow PyTorch's on purpose, so most lines translate one for one. The
 # few that do not are the interesting ones. The comparison is also **measured**. We copy
@@ -12,19 +12,17 @@
 # the same noise $z$. Then we check how closely they agree. In float32 the losses agree to
 # about $10^{-7}$ and the weights to about $10^{-6}$ over the first iterations. In float64
 # everything agrees to about $10^{-14}$. A long float32 run turns out differently, and
-# section 7 shows why.
+# section 6 shows why.
 #
 # 1. tensors and autograd: `sg.tensor` / `backward` / `sg.grad` beside `torch.tensor` /
 #    `backward` / `torch.autograd.grad`;
-# 2. one op written both ways: a `sg.Function` beside a `torch.autograd.Function`;
-# 3. modules: `nn.Linear`, `nn.LeakyReLU`, `nn.Sequential`, the default-preset G and D,
+# 2. modules: `nn.Linear`, `nn.LeakyReLU`, `nn.Sequential`, the default-preset G and D,
 #    with scratchgan's weights loaded into PyTorch;
-# 4. Adam with the same hyper-parameters;
-# 5. the losses: `d_loss_minimax` beside `F.binary_cross_entropy_with_logits`;
-# 6. one training iteration (the D step and the G step) in each framework;
-# 7. the measurement: many iterations side by side, in float32 and in float64;
-# 8. the time of one iteration in each;
-# 9. what each framework call hides, and which scratchgan file holds the same thing.
+# 3. Adam with the same hyper-parameters;
+# 4. the losses: `d_loss_minimax` beside `F.binary_cross_entropy_with_logits`;
+# 5. one training iteration (the D step and the G step) in each framework;
+# 6. the measurement: many iterations side by side, in float32 and in float64;
+# 7. what each framework call hides, and which scratchgan file holds the same thing.
 #
 # **PyTorch is not a dependency of scratchgan.** This lesson uses it if it is installed.
 # If it is not, the lesson says so, skips the PyTorch cells and still runs the scratchgan
@@ -34,8 +32,9 @@
 import os
 
 # One thread each for NumPy's BLAS and for PyTorch. This has to be set before either is
-# imported. Section 8 then times the same work on one core, and on a busy machine neither
-# library's thread pool spins waiting for a free core. (In a notebook whose kernel has
+# imported. On a busy machine neither library's thread pool then spins waiting for a free
+# core, and the float32 comparison of section 6 does not depend on how many threads
+# happen to be free (the order of a sum does). (In a notebook whose kernel has
 # already imported NumPy, restart the kernel for this to take effect.)
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
@@ -170,77 +169,10 @@ if HAVE_TORCH:
 # * **freeing**: the graph is dropped after the walk unless `retain_graph=True`. That is
 #   why we built `loss` again before calling `sg.grad`.
 #
-# ## 2. One op, written both ways
+# ## 2. Modules: the default GAN in both frameworks
 #
-# LeakyReLU as a hand-written op, $y = x$ if $x > 0$ else $a x$, with derivative 1 or
-# $a$. The two APIs put the same pieces in different places:
-#
-# | | scratchgan `sg.Function` | PyTorch `torch.autograd.Function` |
-# |---|---|---|
-# | an op is | an instance per call: `LeakyReLUOp(0.2)(x)` | static methods: `LeakyReLUOp.apply(x, 0.2)` |
-# | settings (the slope) | the constructor, kept on `self` | extra `forward` arguments, kept on `ctx` |
-# | `forward` sees | raw arrays (NumPy/CuPy) | tensors (with recording switched off) |
-# | what `backward` may use | `self.inputs`, `self.output`, kept by the graph | only what `forward` saved: `ctx.save_for_backward(x)` |
-# | `backward` returns | one gradient per input | one per `forward` argument, `None` for the slope |
-# | which gradients are needed | `self.needs_input_grad` | `ctx.needs_input_grad` |
-
-# %%
-# scratchgan
-class LeakyReLUOp(sg.Function):
-    """y = x if x > 0 else a·x      dy/dx = 1 if x > 0 else a"""
-
-    def __init__(self, slope: float):
-        self.slope = slope
-
-    def forward(self, x):                       # a raw array in, a raw array out
-        xp = sg.get_array_module(x)
-        return xp.where(x > 0, x, self.slope * x)
-
-    def backward(self, gy):                     # Tensors: dL/dy in, dL/dx out
-        x = self.inputs[0].data                 # the graph kept the input for us
-        xp = sg.get_array_module(x)
-        return gy * sg.tensor(xp.where(x > 0, 1.0, self.slope).astype(x.dtype))
-
-
-x_op = rng.standard_normal((5, 4))
-sg.gradcheck(lambda v: LeakyReLUOp(0.2)(v), [x_op])          # lesson 3: raises if wrong
-op_out = LeakyReLUOp(0.2)(sg.tensor(x_op))
-assert max_diff(op_out, F.leaky_relu(sg.tensor(x_op), 0.2)) == 0
-print("scratchgan: LeakyReLUOp passes gradcheck and equals F.leaky_relu")
-
-# %%
-if HAVE_TORCH:
-    class TorchLeakyReLUOp(torch.autograd.Function):
-        """y = x if x > 0 else a·x      dy/dx = 1 if x > 0 else a"""
-
-        @staticmethod
-        def forward(ctx, x, slope):             # torch tensors; ctx instead of self
-            ctx.save_for_backward(x)            # we choose what backward may see
-            ctx.slope = slope
-            return torch.where(x > 0, x, slope * x)
-
-        @staticmethod
-        def backward(ctx, gy):
-            (x,) = ctx.saved_tensors
-            slope_or_one = torch.where(x > 0, 1.0, ctx.slope).to(x.dtype)
-            return gy * slope_or_one, None      # no gradient for the slope
-
-    tx_op = torch.tensor(x_op, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda v: TorchLeakyReLUOp.apply(v, 0.2), (tx_op,))
-    assert max_diff(TorchLeakyReLUOp.apply(tx_op, 0.2), op_out) == 0
-    print("PyTorch: TorchLeakyReLUOp passes torch.autograd.gradcheck and equals ours")
-
-# %% [markdown]
-# scratchgan's design keeps the inputs of every op alive until backward has run. PyTorch
-# keeps only what `forward` saved, which uses less memory. In exchange it has to check
-# that nothing overwrote a saved tensor in place before backward used it (its "version
-# counter" error). scratchgan has no in-place ops on tensors, so it needs no such check.
-# Both backwards are written with ordinary ops of their own framework, so both can be
-# differentiated a second time.
-#
-# ## 3. Modules: the default GAN in both frameworks
-#
-# `scratchgan.models.mlp_gan` builds lesson 6's GAN from the `default` preset:
+# `scratchgan.models.mlp_gan` builds the GAN of `make train-mnist` from the `default`
+# preset (lesson 6, section 6, lists what it adds to Algorithm 1):
 #
 # * G: $z$ (100) → 256 → 512 → 1024 → 784, with LeakyReLU(0.2) after each hidden layer and
 #   Tanh at the end;
@@ -251,7 +183,7 @@ if HAVE_TORCH:
 # Two switches differ from `make train-mnist`: the default preset lets G's step reuse the
 # fakes of D's step (`reuse_fakes`, lesson 6), and here G's step draws fresh noise, as
 # Algorithm 1 of the paper writes it, so that the two steps below stay independent. And the
-# default updates the EMA only every 8th step (`ema_every`, lesson 6, a saving of 5%); here
+# default updates the EMA only every 8th step (`ema_every`, docs/experiments.md); here
 # every step, so that each iteration below does all of its work.
 
 # %%
@@ -296,7 +228,7 @@ if HAVE_TORCH:
         return {name: torch.from_numpy(sg.to_numpy(a)) for name, a in model.state_dict().items()}
 
     class TorchGAN:
-        """Lesson 6's GAN in PyTorch, starting from the weights of a scratchgan MLPGAN."""
+        """The default preset's GAN in PyTorch, from the weights of a scratchgan MLPGAN."""
 
         def __init__(self, gan: MLPGAN):
             self.cfg = cfg = gan.cfg
@@ -353,7 +285,7 @@ if HAVE_TORCH:
 # the 784 or 1024 products of a dot product in different orders, and float32 addition is
 # not associative. The difference is one or two units in the last place of the result.
 #
-# ## 4. Adam, with the same hyper-parameters
+# ## 3. Adam, with the same hyper-parameters
 #
 # `optim.Adam(params, lr=4e-4, betas=(0.5, 0.999))` and
 # `torch.optim.Adam(params, lr=4e-4, betas=(0.5, 0.999))` both default to
@@ -419,7 +351,7 @@ assert abs(step_off[2] - step_exact[2]) > 1e-7 > abs(step_off[-1] - step_exact[-
 # Around $|g| = \varepsilon$, a 1% error in the gradient moves a weight by about $10^{-6}$.
 # That is the size of the float32 weight differences we are about to measure.
 #
-# ## 5. The losses
+# ## 4. The losses
 #
 # scratchgan writes the GAN losses from logits with `log_sigmoid` (`scratchgan/losses.py`):
 #
@@ -471,7 +403,7 @@ if HAVE_TORCH:
 # line reads like its formula: $-\log\sigma(\ell) = \text{BCE}(\ell, 1)$ and
 # $-\log(1 - \sigma(\ell)) = -\log\sigma(-\ell) = \text{BCE}(\ell, 0)$.
 #
-# ## 6. One iteration: the D step and the G step
+# ## 5. One iteration: the D step and the G step
 #
 # First the data. These are the real MNIST digits of lesson 6, or random stand-in images
 # when MNIST is not cached and the run is offline. The point of this lesson is that both
@@ -510,7 +442,7 @@ print(f"{len(digits)} images, {N_ITERS} iterations of batch {BATCH}")
 # (`MLPGAN` draws its own). Read the two cells side by side. They differ in only three
 # places:
 #
-# * **the losses**: `losses.d_loss_minimax` is written as two BCE calls (section 5);
+# * **the losses**: `losses.d_loss_minimax` is written as two BCE calls (section 4);
 # * **freezing D for the G step**: `with nn.frozen(gan.D):` becomes
 #   `D.requires_grad_(False)` … `D.requires_grad_(True)`. Gradients still flow *through*
 #   D to G's output, but none is computed for D's own weights;
@@ -602,7 +534,7 @@ print(f"sg_iteration == MLPGAN.train_step, bit for bit "
 del reference, ours
 
 # %% [markdown]
-# ## 7. The measurement: the same run in both frameworks
+# ## 6. The measurement: the same run in both frameworks
 #
 # Now both frameworks train from the same initial weights on the same batches and noise,
 # for several iterations, once in float32 (the training dtype) and once in float64.
@@ -719,7 +651,9 @@ for ax, dtype in zip(axes, ("float64", "float32")):
                     label="PyTorch" if k == 0 else None)
     low, high = ax.get_ylim()
     ax.set_ylim(low, high + 0.25 * (high - low))            # room for the legend
-    ax.set(xlabel="iteration", ylabel="loss", title=f"{dtype}: the same run in both")
+    ax.set(xlabel="iteration", ylabel="loss",
+           title=f"{dtype}: the same run in both" if HAVE_TORCH
+           else f"{dtype}: scratchgan's run alone")
     ax.legend(fontsize=8, loc="upper center", ncol=3)
 if HAVE_TORCH:
     ax = axes[2]
@@ -733,7 +667,7 @@ if HAVE_TORCH:
            title="How far the weights are apart")
     ax.legend(fontsize=8, loc="center right")
 else:
-    fig.suptitle("scratchgan alone (PyTorch is not installed)")
+    fig.suptitle("scratchgan alone: PyTorch is not installed, so there is nothing to compare")
 fig.tight_layout()
 save_figure(fig, "11_side_by_side")
 
@@ -745,7 +679,7 @@ save_figure(fig, "11_side_by_side")
 #
 # In float32 the first iterations agree to about $10^{-6}$: the losses to their last
 # digit, the weights to the size of Adam's first step on gradients near $\varepsilon$
-# (section 4). Run the lesson without `SCRATCHGAN_FAST` (200 iterations on MNIST) and the
+# (section 3). Run the lesson without `SCRATCHGAN_FAST` (200 iterations on MNIST) and the
 # float32 runs part. The weight gap stays between $10^{-6}$ and $10^{-5}$ until the first
 # kink flip, which came at about iteration 30 when we ran it. Within a few iterations it
 # then grows a hundredfold, and after about 100 iterations the two loss curves no longer
@@ -765,44 +699,7 @@ save_figure(fig, "11_side_by_side")
 # float64**, or compare single steps. A long float32 run does not agree, and that
 # disagreement does not mean a bug.
 #
-# ## 8. What an iteration costs
-#
-# One iteration of each at batch 64, on one thread, in float32, timed after a warm-up
-# step. This only illustrates where the time goes and is not a benchmark: the machine may
-# be busy with other work, and the numbers vary from run to run.
-
-# %%
-def median_ms(iteration, model, to_array, n: int) -> float:
-    real, z_d, z_g = (to_array(a) for a in batch_and_noise(0, batch=64))
-    iteration(model, real, z_d, z_g, t=1)                           # warm-up
-    times = []
-    for t in range(2, n + 2):
-        start = time.perf_counter()
-        iteration(model, real, z_d, z_g, t=t)
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
-
-
-N_TIMED = steps(20, 5)
-ours, theirs = runs["float32"]["models"]
-ms_sg = median_ms(sg_iteration, ours, sg.tensor, N_TIMED)
-print(f"scratchgan  {ms_sg:6.1f} ms per iteration (batch 64, median of {N_TIMED})")
-if HAVE_TORCH:
-    ms_torch = median_ms(torch_iteration, theirs, torch.from_numpy, N_TIMED)
-    print(f"PyTorch     {ms_torch:6.1f} ms per iteration (batch 64, median of {N_TIMED})")
-
-# %% [markdown]
-# On a CPU the two take times of the same order, and PyTorch is usually somewhat faster.
-# Most of an iteration is matrix products: the forward pass and the two products of each
-# `Linear`'s backward, over about 2.4 million weights. Those are a few BLAS calls in
-# either framework. What differs is the work around them. scratchgan runs each op through
-# Python (a `Function` object, NumPy calls that allocate temporaries, the graph walk in
-# `autograd.py`). PyTorch sends each op to one compiled kernel, and its backward walk is
-# C++ with no Python in between. That overhead weighs more, in proportion, for small
-# layers and small batches, and there PyTorch's advantage grows. On a GPU, PyTorch's CUDA
-# kernels, its caching allocator and its asynchronous launches matter far more.
-#
-# ## 9. What each framework call hides
+# ## 7. What each framework call hides
 #
 # | PyTorch | what it does for you | the same in scratchgan |
 # |---|---|---|
@@ -828,9 +725,7 @@ if HAVE_TORCH:
 # ## What you should now be able to do
 #
 # * Translate a scratchgan program into PyTorch and back, line for line: tensors,
-#   `backward`, `grad`, a custom `Function`, modules, Adam, the losses, a training step.
-# * Write one op as a `sg.Function` and as a `torch.autograd.Function`, and say where each
-#   keeps what backward needs.
+#   `backward`, `grad`, modules, Adam, the losses, a training step.
 # * Move weights between the two through `state_dict()`: same names, same (out, in) layout.
 # * Write the minimax GAN losses as binary cross-entropy on logits, and explain why both
 #   frameworks compute them from logits.
@@ -846,8 +741,7 @@ if HAVE_TORCH:
 #    change the PyTorch D loss to match (a target of `torch.full_like(real_logits, 0.9)`).
 #    Check that float64 still agrees to $10^{-10}$.
 # 2. Remove `gan.D.requires_grad_(False)` from `torch_iteration`. Do the weights still
-#    agree? (Where do D's gradients from the G step go?) Then time both versions. What
-#    does freezing save?
+#    agree? (Where do D's gradients from the G step go?)
 # 3. Run the float32 comparison with `OPENBLAS_NUM_THREADS=2` and again with 1. Does the
 #    first kink flip move? Why would the number of threads change the order of a sum?
 # 4. Port the `pytorch-gan` preset (G with `BatchNorm1d(eps=0.8)`) and compare it the same

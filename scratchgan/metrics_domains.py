@@ -138,10 +138,11 @@ def data_fingerprint(images, labels) -> str:
     return digest.hexdigest()
 
 
-def classifier_path(fingerprint: str, cache_dir=None) -> Path:
+def classifier_path(fingerprint: str, cache_dir=None, seed: int = 0) -> Path:
     root = Path(cache_dir) if cache_dir else cache_home()
+    seeded = f"_seed{seed}" if seed else ""
     return root / "classifier" / \
-        f"domain_classifier_v{DOMAIN_CLASSIFIER_VERSION}_{fingerprint[:16]}.npz"
+        f"domain_classifier_v{DOMAIN_CLASSIFIER_VERSION}_{fingerprint[:16]}{seeded}.npz"
 
 
 def load_domain_classifier(path: Path, fingerprint: str, size: int) -> DomainClassifier | None:
@@ -165,21 +166,24 @@ def load_domain_classifier(path: Path, fingerprint: str, size: int) -> DomainCla
 
 
 def get_domain_classifier(name: str, train_images, train_labels, test_images, test_labels,
-                          cache_dir=None, log=print) -> tuple[DomainClassifier, dict]:
+                          cache_dir=None, log=print, seed: int = 0,
+                          purpose: str = "evaluation") -> tuple[DomainClassifier, dict]:
     """The classifier of one domain, from the cache or trained (on the train split) and
-    scored (on the test split) and cached.  Returns it and its sidecar's information."""
+    scored (on the test split) and cached.  Returns it and its sidecar's information.
+    Another ``seed`` gives other weights, cached apart: a classifier a model trains against
+    must not be the one that scores it."""
     from .checkpoint import save_npz_atomic, write_json_atomic
     fingerprint = data_fingerprint(train_images, train_labels)
-    path = classifier_path(fingerprint, cache_dir)
+    path = classifier_path(fingerprint, cache_dir, seed)
     size = np.asarray(train_images).shape[-1]
     model = load_domain_classifier(path, fingerprint, size)
     if model is not None:
         return model, json.loads(path.with_suffix(".json").read_text())
-    log(f"training the {name} classifier used for evaluation (cached at {path}) ...")
+    log(f"training the {name} classifier used for {purpose} (cached at {path}) ...")
     start = time.perf_counter()
-    model = train_domain_classifier(train_images, train_labels, log=log)
+    model = train_domain_classifier(train_images, train_labels, seed=seed, log=log)
     acc = accuracy(predict_labels(model, np.asarray(test_images)), test_labels)
-    info = {"domain": name, "test_accuracy": acc, "n_train": int(len(train_labels)),
+    info = {"domain": name, "seed": seed, "test_accuracy": acc, "n_train": int(len(train_labels)),
             "seconds": round(time.perf_counter() - start, 1),
             "version": DOMAIN_CLASSIFIER_VERSION, "data_sha256": fingerprint}
     log(f"{name} classifier test accuracy {acc:.4f} ({info['seconds']} s)")

@@ -76,3 +76,44 @@ def test_torch_side_convolutions_and_dcgan_iterations_compute_what_scratchgan_co
     for preset in ("default", "paper"):
         assert same_math.check_torch_gan_iteration(preset, iterations=2, batch=8,
                                                    model="mnist-dcgan", channels=4) <= 1e-8
+
+
+def test_torch_side_cyclegan_iterations_compute_what_scratchgan_computes():
+    """Where torch is installed: two CycleGAN iterations (k = d = 2, batch 4, a history of 3
+    that fills and then shows stored fakes) update G, F, D_X, D_Y, both Adams' moments and
+    the histories as CycleGAN.train_step does, in float64: the paper's form (transposed
+    convolutions, least squares), the other switches (nearest resize + convolution, the log
+    form), and no identity term with no history."""
+    pytest.importorskip("torch")
+    assert same_math.check_torch_cyclegan_iteration() <= 1e-8
+    assert same_math.check_torch_cyclegan_iteration(upsample="resize", gan_loss="minimax") <= 1e-8
+    assert same_math.check_torch_cyclegan_iteration(lambda_id=0.0, pool_size=0) <= 1e-8
+
+
+def test_a_torch_cyclegan_with_the_identity_direction_flipped_is_caught(monkeypatch):
+    """The CycleGAN check is not vacuous: a twin whose identity term asks G to leave an x
+    alone and F a y (the flipped direction) fails it."""
+    pytest.importorskip("torch")
+    from benchmarks import torch_side
+
+    def flipped(self, x, y):
+        cfg = self.cfg
+        return cfg.lambda_id * cfg.lambda_cyc * ((self.G(x) - x).abs().mean()
+                                                 + (self.F(y) - y).abs().mean())
+
+    monkeypatch.setattr(torch_side.TorchCycleGAN, "identity", flipped)
+    with pytest.raises(AssertionError, match="torch CycleGAN bench mismatch"):
+        same_math.check_torch_cyclegan_iteration()
+
+
+def test_a_torch_history_that_never_shows_a_stored_fake_is_caught(monkeypatch):
+    """The check reaches the history's draws: a twin whose history stores fakes but always
+    shows the new ones fails it."""
+    pytest.importorskip("torch")
+    from benchmarks import torch_side
+
+    query = torch_side.TorchFakeHistory.query
+    monkeypatch.setattr(torch_side.TorchFakeHistory, "query",
+                        lambda self, fakes: (query(self, fakes), fakes)[1])
+    with pytest.raises(AssertionError, match="torch CycleGAN bench mismatch"):
+        same_math.check_torch_cyclegan_iteration()

@@ -14,7 +14,7 @@ from scratchgan.errors import ConfigError
 from scratchgan.models import MODELS
 from scratchgan.models.cyclegan import (CycleGAN, CycleGANConfig, FakeHistory, d_adv_least_squares,
                                         d_adv_minimax, g_adv_least_squares, g_adv_minimax,
-                                        generator_objective, total)
+                                        generator_objective, semantic_loss, total)
 from scratchgan.train import Trainer, read_checkpoint
 
 TINY = dict(channels=2, n_residual=1, d_channels=2, d_layers=2, batch_size=2, epochs=2,
@@ -78,11 +78,17 @@ def test_registered_with_presets_that_follow_zhu_et_al():
     assert (paper.channels, paper.n_residual, paper.d_channels, paper.d_layers) == (64, 9, 64, 3)
     assert (paper.batch_size, paper.epochs, paper.decay_from, paper.upsample) == \
         (1, 200, 0.5, "transpose")
+    # the paper's objective has no semantic term; the digits' default adds CyCADA's
+    assert paper.lambda_sem == CycleGAN.PRESETS["plain"].lambda_sem == 0.0
+    assert CycleGAN.PRESETS["default"].lambda_sem > 0
+    assert CycleGAN.PRESETS["plain"] == CycleGANConfig(
+        **{**vars(CycleGAN.PRESETS["default"]), "lambda_sem": 0.0})
 
 
 @pytest.mark.parametrize("field, value", [("upsample", "bilinear"), ("gan_loss", "wgan"),
                                           ("lambda_cyc", -1.0), ("pool_size", -1),
-                                          ("n_residual", -1), ("decay_from", 1.5)])
+                                          ("n_residual", -1), ("decay_from", 1.5),
+                                          ("lambda_sem", -0.5)])
 def test_a_bad_setting_is_refused_in_one_line(field, value):
     with pytest.raises(ConfigError, match=f"^{field}=") as info:
         CycleGAN(tiny(**{field: value}))
@@ -113,7 +119,12 @@ def _objective(gan_loss, lambda_id):
     return fn
 
 
-D_OUT, IMG = (2, 1, 2, 2), (2, 1, 3, 3)
+def _objective_with_semantic(dy, dx, x, fgx, y, gfy, logits):
+    return total(generator_objective(dy, dx, x, fgx, y, gfy, lambda_id=0.0, sem_logits=logits,
+                                     x_labels=B.xp.asarray([3, 0]), lambda_sem=2.0))
+
+
+D_OUT, IMG, LOGITS = (2, 1, 2, 2), (2, 1, 3, 3), (2, 10)
 TERMS = {                   # name: (function, input shapes)
     "g_adv_least_squares": (g_adv_least_squares, [D_OUT]),
     "d_adv_least_squares": (d_adv_least_squares, [D_OUT, D_OUT]),
@@ -122,6 +133,8 @@ TERMS = {                   # name: (function, input shapes)
     "objective_lsgan": (_objective("lsgan", 0.5), [D_OUT, D_OUT] + [IMG] * 6),
     "objective_minimax": (_objective("minimax", 0.5), [D_OUT, D_OUT] + [IMG] * 6),
     "objective_no_identity": (_objective("lsgan", 0.0), [D_OUT, D_OUT] + [IMG] * 6),
+    "semantic_loss": (lambda logits: semantic_loss(logits, B.xp.asarray([3, 0])), [LOGITS]),
+    "objective_semantic": (_objective_with_semantic, [D_OUT, D_OUT] + [IMG] * 4 + [LOGITS]),
 }
 
 
@@ -420,3 +433,84 @@ def test_labelled_domains_are_scored_by_each_domains_classifier(monkeypatch, tmp
     assert len(list((tmp_path / "classifier").glob("domain_classifier_*.npz"))) == 2
     report = model.report(scores)
     assert "label preservation" in report and "ink" in report and "paper" in report
+
+
+# --- the semantic term (CyCADA) ---------------------------------------------------------
+def test_the_semantic_term_is_cross_entropy_of_x_labels(rng):
+    logits = rng.standard_normal((3, 10))
+    labels = np.array([7, 0, 7])
+    log_p = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    expected = -log_p[np.arange(3), labels].mean()
+    got = semantic_loss(sg.tensor(B.xp.asarray(logits)), B.xp.asarray(labels))
+    assert np.isclose(float(B.to_numpy(got.data)), expected, rtol=1e-12)
+
+
+class LabelledFakeDomains(FakeDomains):
+    """FakeDomains whose batches carry x's labels, as ``domains.unpaired(x_labels=True)``."""
+
+    def __getitem__(self, indices):
+        indices = np.asarray(indices)
+        return (*super().__getitem__(indices), (indices % len(self.x)) % 10)
+
+
+def test_the_semantic_term_reaches_g_alone_through_a_fixed_classifier(monkeypatch):
+    from scratchgan.metrics_domains import DomainClassifier
+    import types
+    sg.seed(0)
+    data = LabelledFakeDomains()
+    data.domains = types.SimpleNamespace(x_train=data.x, x_train_labels=None, x_test=None,
+                                         x_test_labels=None)
+    model = CycleGAN(tiny(lambda_sem=1.0))
+    monkeypatch.setattr(CycleGAN, "load_data", classmethod(lambda cls, cfg: data))
+    monkeypatch.setattr("scratchgan.metrics_domains.get_domain_classifier",
+                        lambda *a, **kw: (DomainClassifier(size=16), {}))
+    batch = data[np.arange(2)]
+    x, y = images(model, batch[:2])
+    with nn.frozen(model.D_X), nn.frozen(model.D_Y):
+        terms, _, _ = model.generator_terms(x, y, batch[2])
+        terms["semantic"].backward()
+    assert set(terms) == {"g_adv", "f_adv", "cycle", "identity", "semantic"}
+    assert all(p.grad is not None and np.abs(B.to_numpy(p.grad.data)).sum() > 0
+               for p in model.G.parameters())
+    for net in (model.F, model.D_X, model.D_Y, model._semantic):
+        assert all(p.grad is None for p in net.parameters())
+    stats = model.train_step(batch)
+    assert float(B.to_numpy(stats["semantic"])) > 0
+    with pytest.raises(ValueError, match="X's labels"):
+        model.train_step(batch[:2])
+
+
+def test_without_the_semantic_term_its_curve_is_zero_and_no_classifier_is_made(data):
+    sg.seed(0)
+    model = CycleGAN(tiny())
+    stats = model.train_step(data[np.arange(2)])
+    assert float(B.to_numpy(stats["semantic"])) == 0.0 and model._semantic is None
+
+
+@pytest.mark.host_only
+def test_the_semantic_classifier_learns_x_alone_and_is_not_the_judge(monkeypatch, tmp_path):
+    """f_X is trained on X's training split with seed 1 and cached apart from the
+    evaluation's classifiers (seed 0): other weights, another file."""
+    from scratchgan.data.domains import Domains
+    from test_metrics_domains import labelled
+    monkeypatch.setenv("SCRATCHGAN_DATA", str(tmp_path))
+    (xa, la), (xb, lb), (ya, ma), (yb, mb) = (labelled(4, "x", 0), labelled(2, "x", 1),
+                                              labelled(4, "y", 2), labelled(2, "y", 3))
+    data = FakeDomains(test=False)
+    data.domains, data.names = Domains(xa, la, xb, lb, ya, ma, yb, mb), ("ink", "paper")
+    monkeypatch.setattr(CycleGAN, "load_data", classmethod(lambda cls, cfg: data))
+    trained_on = []
+    import scratchgan.metrics_domains as md
+    real_train = md.train_domain_classifier
+    monkeypatch.setattr(md, "train_domain_classifier", lambda images, labels, **kw: (
+        trained_on.append((images, kw["seed"])), real_train(images, labels, epochs=2, **kw))[1])
+    model = CycleGAN(tiny(lambda_sem=1.0))
+    semantic = model.semantic_classifier
+    assert len(trained_on) == 1 and trained_on[0][0] is xa and trained_on[0][1] == 1
+    assert not semantic.training
+    model.evaluate(10)
+    files = sorted(p.name for p in (tmp_path / "classifier").glob("domain_classifier_*.npz"))
+    assert len(files) == 3 and sum("_seed1" in f for f in files) == 1
+    judge = md.get_domain_classifier("ink", xa, la, xb, lb)[0]
+    assert not all(np.array_equal(B.to_numpy(a.data), B.to_numpy(b.data))
+                   for a, b in zip(judge.parameters(), semantic.parameters()))

@@ -31,25 +31,26 @@ def planted(tmp_path, name: str, right: str, wrong: str) -> str:
     return result.report
 
 
-def test_sixteen_exercises_each_a_blank_and_a_solution():
+def test_the_exercises_each_a_blank_and_a_solution():
     assert [e.stem for e in exercises.EXERCISES] == [
         "01_sigmoid", "02_tanh", "03_softplus", "04_leaky_relu", "05_matmul",
         "06_broadcast_add", "07_mean_axis", "08_log_softmax", "09_linear",
         "10_bce_with_logits", "11_lsgan_loss", "12_cycle_loss", "13_gradient_penalty",
-        "14_conv2d", "15_conv_transpose", "16_cyclegan_objective"]
+        "14_conv2d", "15_conv_transpose", "16_cyclegan_objective", "17_conditional_input",
+        "18_gan_iteration", "19_k_step_loop", "20_wgan_critic", "21_backward_walk"]
     for name in NAMES:
         blank = source(name, "exercises")
-        assert blank.count("# YOUR CODE HERE") == 1 and "raise NotImplementedError(" in blank
+        # the walk has two halves to write, each marked
+        assert blank.count("# YOUR CODE HERE") == (2 if name == "backward_walk" else 1)
+        assert "raise NotImplementedError(" in blank
         assert f"make check EX={name}" in blank and f"python -m scratchgan check {name}" in blank
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_solution_is_the_exercise_filled_in(name):
     blank = source(name, "exercises")
-    assert source(name).startswith(blank[:blank.index("        # YOUR CODE HERE")
-                                         if name not in ("gradient_penalty",
-                                                         "cyclegan_objective")
-                                         else blank.index("    # YOUR CODE HERE")])
+    mark = blank.index("# YOUR CODE HERE")
+    assert source(name).startswith(blank[:blank.rindex("\n", 0, mark) + 1])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -67,6 +68,9 @@ def test_the_blank_fails_and_says_what_to_expect(name):
     assert "not written yet" in result.report and "it should" in result.report
     if name == "conv_transpose":                  # a forward: the output it should give
         assert "y = " in result.report and "F.conv_transpose2d" in result.report
+    elif name in ("gan_iteration", "k_step_loop", "wgan_critic", "backward_walk"):
+        # compared step by step instead
+        assert "no central differences" in " ".join(result.report.split())
     elif name != "gradient_penalty":              # the gradient, for gy = 1: numbers
         assert "dL/d" in result.report and "central differences" in result.report
 
@@ -146,6 +150,68 @@ CLASSIC_MISTAKES = {   # mistake: (exercise, right code, planted mistake, what t
     "a penalty without its weight": (
         "gradient_penalty", "return weight * ((norms - 1) ** 2).mean()",
         "return ((norms - 1) ** 2).mean()", ["leave out the weight λ"]),
+    "a one-hot as wide as the batch's largest label": (
+        "conditional_input", "xp.eye(n_classes,", "xp.eye(int(labels.max()) + 1,",
+        ["shape (5, 9); it should be (5, 10)", "labels.max() + 1", "no digit 3",
+         "Use n_classes", "2 of 4 checks pass"]),
+    "the label joined as one number": (
+        "conditional_input", "sg.Tensor(xp.eye(n_classes, dtype=x.data.dtype)[labels])",
+        "sg.Tensor(labels.reshape(-1, 1).astype(x.data.dtype))",
+        ["shape (5, 7)", "you joined y as one number", "its own weights"]),
+    "the label before the image": (
+        "conditional_input", "F.concatenate([x, e_y], axis=1)", "F.concatenate([e_y, x], axis=1)",
+        ["right shape but not the right values", "you put the label first"]),
+    "a conditional input cut off from x": (
+        "conditional_input", "F.concatenate([x, e_y]", "F.concatenate([sg.Tensor(x.data), e_y]",
+        ["PASS value", "no gradient reaches x", "not x.data"]),
+    # Algorithm 1, graded step by step against MLPGAN.train_step
+    "a fake not detached in D's step": (
+        "gan_iteration", "fake = G(z_d).detach()", "fake = G(z_d)",
+        ["FAIL iteration 1: D's step", "L_D was backpropagated into G",
+         "the fake was not detached"]),
+    "a missing zero_grad in D's step": (
+        "gan_iteration", "    opt_d.zero_grad()\n", "",
+        ["PASS iteration 1: G's step", "FAIL iteration 2: D's step",
+         "the right gradient plus the one left from the step before",
+         "a missing opt_d.zero_grad()"]),
+    "a missing zero_grad in G's step": (
+        "gan_iteration", "        opt_g.zero_grad()\n", "",
+        ["FAIL iteration 2: G's step", "a missing opt_g.zero_grad()"]),
+    "D's weights updated in G's step": (
+        "gan_iteration", "    opt_g.step()\n", "    opt_g.step()\n    opt_d.step()\n",
+        ["opt_d.step() opt_g.step() opt_d.step()",
+         "D's weights were updated in G's step", "nn.frozen(D)"]),
+    "the k-step loop with one z for every D step": (
+        "k_step_loop", "        fake = G(sample_z(n)).detach()",
+        "        z = sample_z(n) if real is real_batches[0] else z\n"
+        "        fake = G(z).detach()",
+        ["D's step 2 of 3", "made its fakes from a z an earlier step used",
+         "draw a fresh z = sample_z(n) inside the loop"]),
+    "the k-step loop on one real batch": (
+        "k_step_loop", "    for real in real_batches:", "    for real in [real_batches[0]] * 3:",
+        ["D's step 2 of 3", "judged real batch 1, not batch 2", "real_batches[1] for step 2"]),
+    # a WGAN critic step with clipping
+    "clipping the weights but not the biases": (
+        "wgan_critic", "    for p in D.parameters():  ",
+        "    for p in [p for p in D.parameters() if p.ndim > 1]:  ",
+        ["b1, b2 hold values outside", "clipped the weights but not the biases"]),
+    "clipping the biases but not the weights": (
+        "wgan_critic", "    for p in D.parameters():  ",
+        "    for p in [p for p in D.parameters() if p.ndim == 1]:  ",
+        ["W1, W2 hold values outside", "clipped the biases but not the weights"]),
+    "a critic loss with its sign flipped": (
+        "wgan_critic", "D(fake).mean() - D(real).mean()", "D(real).mean() - D(fake).mean()",
+        ["your loss is 0.", "it should be -0.", "sign flipped"]),
+    # the engine's backward walk
+    "a node visited twice": (
+        "backward_walk", "        if id(f) in visited:  ", "        if False:  ",
+        ["lists Add more than once", "a node visited twice", "skipped the engine's own tests"]),
+    "gradients overwritten, not accumulated": (
+        "backward_walk", "grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx",
+        "grads[id(x)] = gx", ["dc/da is [2.0, -4.0, 1.0]", "gradients not accumulated"]),
+    "producers before consumers": (
+        "backward_walk", "    return order[::-1]  ", "    return order  ",
+        ["wrong order", "reverse it"]),
 }
 
 
@@ -264,3 +330,149 @@ def test_an_installed_copy_without_the_lessons_asks_for_the_file(tmp_path, monke
         assert result.report.startswith("the lessons are not beside this scratchgan (")
         assert result.report.endswith("python -m scratchgan check sigmoid --file PATH")
     assert exercises.check_here("sigmoid", path=path).passed
+
+
+# --- hints of their own, and the notes a report owes the student ---------------------------
+def planted_all(tmp_path, name: str, replacements: dict) -> str:
+    """The report on a copy of the solution with every ``right`` replaced by its ``wrong``."""
+    text = source(name)
+    for right, wrong in replacements.items():
+        assert text.count(right) == 1, f"{right!r} is not (once) in the solution of {name}"
+        text = text.replace(right, wrong)
+    path = tmp_path / f"{exercises.find(name).stem}.py"
+    path.write_text(text)
+    result = exercises.check_here(name, path=path)
+    assert not result.passed, result.report
+    return " ".join(result.report.split())
+
+
+def test_a_forgotten_lambda_in_the_cycle_loss_gets_its_own_hint(tmp_path):
+    report = planted_all(tmp_path, "cycle_loss", {
+        "scale_x = self.weight * g_loss": "scale_x = g_loss",
+        "scale_y = self.weight * g_loss": "scale_y = g_loss"})
+    assert "the right one divided by λ = self.weight (10)" in report
+    assert "the right one divided by λ = self.weight (2.5)" in report
+    assert "1/N from a mean" not in report         # gradcheck's generic guess gives way
+
+
+def test_the_lambda_hint_needs_the_lambda_mistake(tmp_path):
+    report = planted_all(tmp_path, "cycle_loss", {"scale_x = self.weight * g_loss / x.size":
+                                                  "scale_x = self.weight * g_loss"})
+    assert "divided by λ" not in report
+
+
+def test_broadcast_add_summed_over_the_wrong_axis_names_the_broadcast_shape(tmp_path):
+    report = planted_all(tmp_path, "broadcast_add", {"F.sum_to(gy, b.shape)": "gy.sum(axis=0)"})
+    assert "b (4,) was broadcast to the output's shape (2, 3, 4)" in report
+    assert "sum gy over exactly axes (0, 1) of (2, 3, 4)" in report
+    assert "your sum left (3, 4)" in report
+    assert "b (1, 4) was broadcast to the output's shape (3, 4)" in report
+    assert "keepdims=True" in report                 # (4,) for b (1, 4): the right numbers
+    assert "it was not broadcast, so its gradient needs no sum" in report   # b (3, 4)
+    assert "was broadcast to (3, 4)" not in report   # the old, wrong description
+    assert "lost an axis" not in report and "F.broadcast_to" not in report   # Mean's advice
+
+
+def test_the_mean_exercise_keeps_its_advice(tmp_path):
+    report = planted_all(tmp_path, "mean_axis", {
+        "F.broadcast_to(gy.reshape(self.kept_shape), x.shape) / n": "gy / n"})
+    assert "lost an axis" in report and "F.broadcast_to(g, x.shape)" in report
+
+
+def test_a_gradcheck_report_says_that_gy_is_random(tmp_path):
+    report = planted_all(tmp_path, "sigmoid", {"gy * y * (1 - y)": "y * (1 - y)"})
+    assert "numeric -" in report                     # a negative "derivative" of σ …
+    note = "note: the check calls backward with a random gy"
+    assert report.count(note) == 1                   # … explained, once
+    assert "both columns are dL/dx = gy · dy/dx, not dy/dx" in report
+    shape_only = planted_all(tmp_path, "broadcast_add", {"F.sum_to(gy, b.shape)": "gy"})
+    assert note not in shape_only                    # no gradcheck ran: nothing to explain
+
+
+def test_a_typo_keeps_pythons_did_you_mean(tmp_path):
+    report = planted_all(tmp_path, "sigmoid", {"y = self.output": "y = self.ouput"})
+    assert "AttributeError: 'Sigmoid' object has no attribute 'ouput'. " \
+           "Did you mean: 'output'?" in report
+    report = planted_all(tmp_path, "sigmoid", {"gy * y * (1 - y)": "gyy * y * (1 - y)"})
+    assert "NameError: name 'gyy' is not defined. Did you mean: 'gy'?" in report
+
+
+@pytest.mark.host_only
+def test_the_readme_shows_the_reports_the_checker_prints():
+    readme = exercises.README.read_text()
+    assert readme == exercises.readme_with_samples(readme), (
+        "lessons/exercises/README.md's sample reports are stale: "
+        "run  python -m scratchgan.exercises")
+    generated = readme.split(exercises.SAMPLES_BEGIN)[1].split(exercises.SAMPLES_END)[0]
+    assert generated.count("```") == 2 * len(exercises.SAMPLES)
+    assert "all 4 checks pass: Sigmoid.backward is right" in generated
+    assert "not written yet: Sigmoid.backward" in generated
+    assert "its sign is flipped" in generated and "F.sum_to(g," in generated
+    stale = readme.replace(generated, generated.replace("its sign is flipped", "well done"))
+    assert stale != readme
+    assert exercises.readme_with_samples(stale) == readme      # the check can fail
+
+
+def test_a_recursive_order_hits_the_recursion_limit(tmp_path):
+    recursive = (
+        "def topological_order(roots):\n"
+        "    order, seen = [], set()\n\n"
+        "    def visit(f):\n"
+        "        if id(f) not in seen:\n"
+        "            seen.add(id(f))\n"
+        "            for x in f.inputs:\n"
+        "                if x.creator is not None:\n"
+        "                    visit(x.creator)\n"
+        "            order.append(f)\n"
+        "    for r in roots:\n"
+        "        visit(r.creator)\n"
+        "    return order[::-1]\n\n\n")
+    text = source("backward_walk")
+    start, end = text.index("def topological_order"), text.index("def backward_walk")
+    path = tmp_path / "21_backward_walk.py"
+    path.write_text(text[:start] + recursive + text[end:])
+    report = " ".join(exercises.check_here("backward_walk", path=path).report.split())
+    assert "PASS order: every function once" in report
+    assert "FAIL order: a chain of 10,000 ops" in report and "recursion limit" in report
+    assert "an explicit stack" in report
+
+
+def test_the_walk_check_runs_the_engines_tests_on_the_students_walk(tmp_path):
+    """A walk that passes the check's own small graphs but drops the last function of a long
+    one: only the engine's tests can catch it, and the report names the one that does."""
+    report = planted_all(tmp_path, "backward_walk", {
+        "    for f in order:\n        y = f.output":
+            "    for f in (order[:-1] if len(order) > 100 else order):\n        y = f.output"})
+    assert "PASS walk: b = a + a" in report
+    assert "PASS engine's test node_used_twice_collects_both_gradients" in report
+    assert "FAIL engine's test a_long_chain_does_not_hit_the_recursion_limit" in report
+
+
+def test_the_iteration_check_says_bit_for_bit_or_rounding(tmp_path):
+    assert "bit for bit" in exercises.check_here("gan_iteration", solution=True).report
+    text = source("gan_iteration").replace("logits = D(F.concatenate([real, fake]))",
+                                           "logits = F.concatenate([D(real), D(fake)])")
+    path = tmp_path / "18_gan_iteration.py"
+    path.write_text(text)
+    result = exercises.check_here("gan_iteration", path=path)
+    assert result.passed, result.report
+    assert "bit for bit" not in result.report and "to rounding" in result.report
+
+
+def test_clipping_before_the_critics_step_gets_its_hint(tmp_path):
+    report = planted_all(tmp_path, "wgan_critic", {
+        "    opt_d.step()\n": "",
+        "    return loss": "    opt_d.step()\n    return loss"})
+    assert "hold values outside [−c, c]" in report
+    assert "you clipped before opt_d.step()" in report
+
+
+def test_gs_step_inside_the_k_step_loop_gets_its_hint(tmp_path):
+    report = planted_all(tmp_path, "k_step_loop", {
+        "    with nn.frozen(D):": "        with nn.frozen(D):",
+        "        g_loss = losses": "            g_loss = losses",
+        "        opt_g.zero_grad()": "            opt_g.zero_grad()",
+        "        g_loss.backward()": "            g_loss.backward()",
+        "    opt_g.step()\n": "        opt_g.step()\n"})
+    assert "opt_d.step() opt_g.step() opt_d.step() opt_g.step()" in report
+    assert "G stepped inside D's loop" in report

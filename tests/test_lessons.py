@@ -1,9 +1,11 @@
 """Every lesson runs top to bottom, in fast mode, offline, as a student would run it."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,21 @@ def test_lesson_runs_in_fast_mode(lesson, tmp_path):
     assert result.returncode == 0, (f"{lesson} failed (exit {result.returncode}):\n"
                                     f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     assert "what you should now be able to do" in (LESSONS_DIR / lesson).read_text().lower()
+
+
+def test_notebook_kernels_talk_over_private_sockets_where_there_are_any(tmp_path):
+    """make lessons: no kernel on plain TCP (the cause of ipykernel's transport warning)."""
+    spec = importlib.util.spec_from_file_location("lesson_notebooks", LESSONS_DIR / "_notebooks.py")
+    notebooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(notebooks)
+
+    class Config:                       # traitlets' Config, as far as the function uses it
+        def __init__(self):
+            self.KernelManager = types.SimpleNamespace()
+
+    settings = notebooks.kernel_transport(str(tmp_path), Config).KernelManager
+    if os.name == "posix":
+        assert settings.transport == "ipc"
+        assert Path(settings.ip).parent == tmp_path
+    else:
+        assert not hasattr(settings, "transport")

@@ -115,7 +115,7 @@ def test_the_classifier_is_cached_checked_and_retrained_when_corrupt_or_for_othe
         tmp_path, monkeypatch):
     monkeypatch.setenv("SCRATCHGAN_DATA", str(tmp_path))
     monkeypatch.setattr(md, "train_domain_classifier",
-                        lambda images, labels, log: md.DomainClassifier())
+                        lambda images, labels, log, seed=0: md.DomainClassifier())
     images, labels = labelled(2, "x", 0)
     logs = []
     model, info = md.get_domain_classifier("X", images, labels, images, labels, log=logs.append)

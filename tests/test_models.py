@@ -23,6 +23,8 @@ TINY = {
                       ema_decay=0.9, pack=2, reuse_fakes=True),
     "mnist-dcgan": dict(z_dim=8, channels=4, batch_size=8, epochs=2, ema_decay=0.9,
                         reuse_fakes=True),
+    "mnist-cgan": dict(z_dim=8, g_hidden=(16, 16), d_hidden=(16,), batch_size=8, epochs=2,
+                       ema_decay=0.9, reuse_fakes=True),
     "mnist-wgan": dict(z_dim=8, channels=4, batch_size=8, k=2, epochs=2, ema_decay=0.9,
                        reuse_fakes=True),
     "mnist-wgan-gp": dict(z_dim=8, channels=4, batch_size=8, k=2, epochs=2, reuse_fakes=True),
@@ -41,6 +43,19 @@ def tiny(name, **changes):
 @pytest.fixture
 def images():
     return np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
+
+
+def data_for(name, images):
+    """A conditional model's data is labelled (the digits 0..9 in turn); others' bare."""
+    if getattr(MODELS[name], "conditional", False):
+        from scratchgan.models.cgan import LabelledDigits
+        return LabelledDigits(images, np.arange(len(images)) % 10)
+    return images
+
+
+def labels_for(name, n):
+    """The labels a conditional D step takes beside its real images (none for the others)."""
+    return {"labels": B.xp.arange(n) % 10} if getattr(MODELS[name], "conditional", False) else {}
 
 
 def test_every_model_has_a_tiny_configuration_here():
@@ -66,7 +81,7 @@ def test_two_iterations_move_each_network_only_in_its_own_step(name, images):
     snapshot = lambda net: [B.to_numpy(p.data).copy() for p in net.parameters()]  # noqa: E731
     g0, d0 = snapshot(model.G), snapshot(model.D)
     real = model.as_images(sg.Tensor(B.xp.asarray(images[:8].astype("float32") / 127.5 - 1)))
-    model.d_step(real)
+    model.d_step(real, **labels_for(name, 8))
     assert all(np.array_equal(a, b) for a, b in zip(g0, snapshot(model.G)))
     d1 = snapshot(model.D)
     assert all(not np.array_equal(a, b) for a, b in zip(d0, d1)), "a D parameter did not move"
@@ -74,13 +89,13 @@ def test_two_iterations_move_each_network_only_in_its_own_step(name, images):
     assert all(np.array_equal(a, b) for a, b in zip(d1, snapshot(model.D)))
     assert all(not np.array_equal(a, b) for a, b in zip(g0, snapshot(model.G))), \
         "a G parameter did not move"
-    stats = model.train_step(images[:8])
+    stats = model.train_step(data_for(name, images)[:8])
     assert all(np.isfinite(float(B.to_numpy(stats[k]))) for k in model.history_keys)
 
 
 @pytest.mark.parametrize("name", SINGLE_DOMAIN)
 def test_a_resumed_run_equals_an_uninterrupted_one(name, images, tmp_path):
-    cls = MODELS[name]
+    cls, images = MODELS[name], data_for(name, images)
     straight = Trainer.create(cls, tiny(name), images, tmp_path / "a", seed=5, progress=False)
     straight.fit()
     first = Trainer.create(cls, tiny(name), images, tmp_path / "b", seed=5, progress=False)
@@ -101,7 +116,8 @@ def test_a_resumed_run_equals_an_uninterrupted_one(name, images, tmp_path):
 @pytest.mark.parametrize("name", SINGLE_DOMAIN)
 def test_the_command_line_trains_samples_and_resumes_any_model(name, images, tmp_path,
                                                                 monkeypatch, capsys):
-    monkeypatch.setattr(MODELS[name], "load_data", classmethod(lambda cls, cfg: images))
+    data = data_for(name, images)
+    monkeypatch.setattr(MODELS[name], "load_data", classmethod(lambda cls, cfg: data))
     out = tmp_path / "run"
     sets = [a for k, v in TINY[name].items() if k != "epochs"
             for a in ("--set", f"{k}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
@@ -148,9 +164,12 @@ def test_dcgan_initialises_from_n_0_0_02():
 
 
 def test_dcgan_presets_follow_radford_et_al():
-    for cfg in DCGAN.PRESETS.values():
-        assert (cfg.lr_g, cfg.lr_d, cfg.betas, cfg.init_std) == (2e-4, 2e-4, (0.5, 0.999), 0.02)
-    assert DCGAN.PRESETS["paper"].channels == 64
+    paper, default = DCGAN.PRESETS["paper"], DCGAN.PRESETS["default"]
+    assert (paper.lr_g, paper.lr_d, paper.betas, paper.init_std) == (2e-4, 2e-4, (0.5, 0.999), 0.02)
+    assert (paper.channels, paper.batch_size) == (64, 64)
+    # the default keeps the paper's init and betas; it doubles batch and learning rate
+    assert (default.betas, default.init_std) == (paper.betas, paper.init_std)
+    assert default.lr_g / paper.lr_g == default.batch_size / paper.batch_size == 2
 
 
 def test_a_discriminator_with_batchnorm_judges_real_and_fake_batches_apart(images):
@@ -180,6 +199,7 @@ def test_a_training_step_reads_nothing_back_from_the_device(name, images):
     sg.use_backend("strict")
     try:
         sg.seed(0)
+        images = data_for(name, images)
         trainer = Trainer(MODELS[name](tiny(name, batch_size=4)), images, "unused", seed=0,
                           progress=False, read_every=5)
         trainer.order = B.rng().permutation(len(images))

@@ -278,6 +278,8 @@ def test_k_critic_steps_on_k_real_batches_then_one_generator_step(model_cls, con
     (WGANGP, tiny_gp, "gp_weight", float("inf")),
     (WGANGP, tiny_gp, "optimizer", "sgd"),
     (WGANGP, tiny_gp, "critic_norm", "batch"),
+    (WGANGP, tiny_gp, "d_batchnorm", True),
+    (WGAN, tiny_wgan, "pack", 2),
     (WGAN, tiny_wgan, "g_loss", "nonsaturating"),
     (WGAN, tiny_wgan, "real_label", 0.9),
     (WGANGP, tiny_gp, "k", 0),

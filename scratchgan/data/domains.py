@@ -87,8 +87,11 @@ class Domains:
     y_test: np.ndarray
     y_test_labels: np.ndarray
 
-    def unpaired(self, seed: int = 0) -> "UnpairedBatches":
-        return UnpairedBatches(self.x_train, self.y_train, seed)
+    def unpaired(self, seed: int = 0, x_labels: bool = False) -> "UnpairedBatches":
+        """The training pairs; with ``x_labels`` each batch also carries its x's labels
+        (the source domain's, which a semantic term may use; Y's are never handed out)."""
+        return UnpairedBatches(self.x_train, self.y_train, seed,
+                               x_labels=self.x_train_labels if x_labels else None)
 
 
 def make_domains(mnist_train, mnist_test, mfeat, size: int = 16,
@@ -132,8 +135,8 @@ def load_domains(size: int = 16, *, x_train_per_class: int = 150,
 class UnpairedBatches:
     """Two unpaired domains as one indexable data set for the training loop.
 
-    ``len`` is the larger domain's size; ``data[indices]`` is ``(x[i], y[j])`` with i the
-    indices into the larger one and, for the smaller, ``j = perm[indices % len(small)]``
+    ``len`` is the larger domain's size; ``data[indices]`` is an (x, y) pair of batches
+    (and the x's labels, when given): the larger domain's items at the indices and, for the smaller, ``j = perm[indices % len(small)]``
     for one permutation drawn at construction from ``seed``.  As the loop shuffles the
     indices each epoch, every digit of the smaller domain appears ⌊L/S⌋ or ⌈L/S⌉ times per
     epoch.  The matching of an x with its y is fixed but random: a y's class agrees with
@@ -142,8 +145,8 @@ class UnpairedBatches:
     function of the indices, so a resumed run sees the same batches.
     """
 
-    def __init__(self, x, y, seed: int = 0):
-        self.x, self.y = x, y
+    def __init__(self, x, y, seed: int = 0, x_labels=None):
+        self.x, self.y, self.x_labels = x, y, x_labels
         self.x_is_larger = len(x) >= len(y)
         small = len(y) if self.x_is_larger else len(x)
         if small == 0:
@@ -156,9 +159,10 @@ class UnpairedBatches:
     def __getitem__(self, indices):
         indices = np.asarray(indices)
         other = self.perm[indices % len(self.perm)]
-        if self.x_is_larger:
-            return self.x[indices], self.y[other]
-        return self.x[other], self.y[indices]
+        ix, iy = (indices, other) if self.x_is_larger else (other, indices)
+        if self.x_labels is None:
+            return self.x[ix], self.y[iy]
+        return self.x[ix], self.y[iy], self.x_labels[ix]
 
 
 # --- a 2-D pair for the lesson's pictures ------------------------------------------------------

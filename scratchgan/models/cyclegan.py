@@ -54,6 +54,8 @@ class CycleGANConfig(Config):
     lambda_cyc: float = 10.0        # λ of the cycle term
     lambda_id: float = 0.5          # identity weight as a fraction of λ (0: no identity term)
     pool_size: int = 50             # earlier fakes each D may be shown (0: none kept)
+    lambda_sem: float = 0.0         # > 0: CyCADA's semantic term on G (a classifier of the
+                                    # source X, never of Y, must read G(x) as x's label)
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple = (0.5, 0.999)
@@ -74,6 +76,7 @@ class CycleGANConfig(Config):
         require_choice("gan_loss", self.gan_loss, ("lsgan", "minimax"))
         require_float("lambda_cyc", self.lambda_cyc, 0, 1e6)
         require_float("lambda_id", self.lambda_id, 0, 1e6)
+        require_float("lambda_sem", self.lambda_sem, 0, 1e6)
         require_int("pool_size", self.pool_size, low=0)
         require_adam(self)
         require_float("init_std", self.init_std, 0, 1, low_open=True)
@@ -89,8 +92,12 @@ PRESETS: dict[str, CycleGANConfig] = {
     "paper": CycleGANConfig(channels=64, n_residual=9, d_channels=64, d_layers=3,
                             batch_size=1, epochs=200, decay_from=0.5),
     # 16×16 digits: a quarter of the widths, two residual blocks at 4×4; 4 epochs, since
-    # label preservation measured no higher after 10 or 20 (docs/cyclegan.md).
-    "default": CycleGANConfig(),
+    # label preservation measured no higher after 10 or 20 (docs/cyclegan.md).  The paper's
+    # objective alone:
+    "plain": CycleGANConfig(),
+    # the same with CyCADA's semantic term on G, which raised label preservation in both
+    # directions (docs/cyclegan.md)
+    "default": CycleGANConfig(lambda_sem=1.0),
 }
 
 
@@ -125,9 +132,20 @@ ADVERSARIAL = {"lsgan": (g_adv_least_squares, d_adv_least_squares),
                "minimax": (g_adv_minimax, d_adv_minimax)}
 
 
+def semantic_loss(logits_of_gx: Tensor, x_labels) -> Tensor:
+    """L_sem = −E[log f_X(G(x))[ℓ(x)]]   (CyCADA, Hoffman et al. 2018, eq. 5, its X → Y half):
+    f_X, a classifier trained on X alone and held fixed, must still read G(x) as x's digit.
+    It knows what a digit is, which the cycle term does not: a map that turns every 4 into
+    a 9 and back is perfectly cycle-consistent, and f_X reads that 9 as a 9."""
+    logp = F.log_softmax(logits_of_gx, axis=1)
+    xp = backend.get_array_module(logp.data)
+    return -logp[xp.arange(logp.shape[0]), x_labels].mean()
+
+
 def generator_objective(dy_of_gx, dx_of_fy, x, f_of_gx, y, g_of_fy, f_of_x=None, g_of_y=None,
                         gan_loss: str = "lsgan", lambda_cyc: float = 10.0,
-                        lambda_id: float = 0.5) -> dict:
+                        lambda_id: float = 0.5, sem_logits=None, x_labels=None,
+                        lambda_sem: float = 0.0) -> dict:
     """The terms G and F descend, each as it enters the sum (so they add up to the loss):
 
         g_adv     L_GAN(G, D_Y): D_Y's verdict on G(x)
@@ -136,6 +154,8 @@ def generator_objective(dy_of_gx, dx_of_fy, x, f_of_gx, y, g_of_fy, f_of_x=None,
         identity  λ_id·λ · (‖F(x) − x‖₁ + ‖G(y) − y‖₁)   F of an x must stay x, G of a y
                   must stay y (each mapping leaves its own target domain alone); only when
                   λ_id > 0, given ``f_of_x`` = F(x) and ``g_of_y`` = G(y)
+        semantic  λ_sem · L_sem: only when λ_sem > 0, given ``sem_logits`` = f_X(G(x)) and
+                  x's labels
     """
     g_adv, _ = ADVERSARIAL[gan_loss]
     terms = {"g_adv": g_adv(dy_of_gx), "f_adv": g_adv(dx_of_fy),
@@ -143,6 +163,8 @@ def generator_objective(dy_of_gx, dx_of_fy, x, f_of_gx, y, g_of_fy, f_of_x=None,
     if lambda_id > 0:
         terms["identity"] = losses.identity_loss(x, f_of_x, y, g_of_y,
                                                  weight=lambda_id * lambda_cyc)
+    if lambda_sem > 0:
+        terms["semantic"] = lambda_sem * semantic_loss(sem_logits, x_labels)
     return terms
 
 
@@ -289,7 +311,7 @@ class CycleGAN(Model):
     # one item of the data is an (x, y) pair of images, not one image: the generic tests
     # of single-domain models (tests/test_models.py) leave this model to its own
     two_domains = True
-    history_keys = ("g_adv", "f_adv", "cycle", "identity", "d_x", "d_y")
+    history_keys = ("g_adv", "f_adv", "cycle", "identity", "semantic", "d_x", "d_y")
 
     def __init__(self, cfg: CycleGANConfig):
         cfg.validate()
@@ -307,14 +329,16 @@ class CycleGAN(Model):
         self.history_x, self.history_y = FakeHistory(cfg.pool_size), FakeHistory(cfg.pool_size)
         self.d_adv = ADVERSARIAL[cfg.gan_loss][1]
         self._held_out = None
+        self._semantic = None
 
     # --- data ----------------------------------------------------------------------------
     @classmethod
     def load_data(cls, cfg):
-        """The two domains: ``data[indices]`` → (x uint8 (b, H, W), y uint8 (b, H, W))."""
+        """The two domains: ``data[indices]`` → (x uint8 (b, H, W), y uint8 (b, H, W), x's
+        labels (b,)): X's labels only, for the semantic term; Y's stay with the evaluation."""
         from ..data.domains import UnpairedBatches, load_domains
         domains = load_domains()
-        data = domains.unpaired(seed=0)
+        data = domains.unpaired(seed=0, x_labels=True)
         data.test = UnpairedBatches(domains.x_test, domains.y_test, seed=1)
         data.domains = domains           # with labels, for the evaluation
         data.names = ("MNIST", "mfeat-pix")
@@ -349,15 +373,37 @@ class CycleGAN(Model):
         x = scale_batch(batch_uint8, xp=backend.xp)
         return Tensor(x.reshape(x.shape[0], 1, x.shape[-2], x.shape[-1]))
 
+    @property
+    def semantic_classifier(self) -> nn.Module:
+        """f_X of the semantic term: trained on X's training digits and labels alone, with
+        its own seed (1), so it is not the classifier that scores the run (seed 0); cached
+        like it, and held fixed: eval mode (no dropout), and its weights require no
+        gradient, so backward passes through it to G without computing one for them."""
+        if self._semantic is None:
+            from .. import metrics_domains as md
+            domains = type(self).load_data(self.cfg).domains
+            self._semantic = md.get_domain_classifier(
+                "MNIST", domains.x_train, domains.x_train_labels, domains.x_test,
+                domains.x_test_labels, seed=1, purpose="the semantic term")[0].eval()
+            for p in self._semantic.parameters():
+                p.requires_grad = False
+        return self._semantic
+
     # --- one iteration -------------------------------------------------------------------
-    def generator_terms(self, x: Tensor, y: Tensor) -> tuple[dict, Tensor, Tensor]:
+    def generator_terms(self, x: Tensor, y: Tensor, x_labels=None) -> tuple[dict, Tensor, Tensor]:
         """The terms of G's and F's objective (``generator_objective``), and G(x), F(y)."""
         cfg = self.cfg
         g_of_x, f_of_y = self.G(x), self.F(y)
         identity = (self.F(x), self.G(y)) if cfg.lambda_id > 0 else (None, None)
+        semantic = {}
+        if cfg.lambda_sem > 0:
+            semantic = {"sem_logits": self.semantic_classifier(g_of_x),
+                        "x_labels": backend.xp.asarray(x_labels).astype("int64"),
+                        "lambda_sem": cfg.lambda_sem}
         terms = generator_objective(self.D_Y(g_of_x), self.D_X(f_of_y), x, self.F(g_of_x),
                                     y, self.G(f_of_y), *identity, gan_loss=cfg.gan_loss,
-                                    lambda_cyc=cfg.lambda_cyc, lambda_id=cfg.lambda_id)
+                                    lambda_cyc=cfg.lambda_cyc, lambda_id=cfg.lambda_id,
+                                    **semantic)
         return terms, g_of_x, f_of_y
 
     def d_step(self, D: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
@@ -367,18 +413,19 @@ class CycleGAN(Model):
         n = real.shape[0]
         return self.d_adv(logits[:n], logits[n:])
 
-    def g_step(self, x: Tensor, y: Tensor) -> tuple[dict, Tensor, Tensor]:
+    def g_step(self, x: Tensor, y: Tensor, x_labels=None) -> tuple[dict, Tensor, Tensor]:
         """One step of G and F on their objective, through D_X and D_Y held fixed (their
         weights are frozen: backward computes no gradient for them, only through them).
         Returns the terms (0-d device arrays) and the fakes G(x), F(y), detached."""
         with nn.frozen(self.D_X), nn.frozen(self.D_Y):
-            terms, g_of_x, f_of_y = self.generator_terms(x, y)
+            terms, g_of_x, f_of_y = self.generator_terms(x, y, x_labels)
             self.opt_g.zero_grad()
             total(terms).backward()
         self.opt_g.step()
         stats = {k: v.data for k, v in terms.items()}
-        if "identity" not in stats:
-            stats["identity"] = backend.xp.zeros((), dtype=stats["cycle"].dtype)
+        for absent in ("identity", "semantic"):         # switched off: curves show 0
+            if absent not in stats:
+                stats[absent] = backend.xp.zeros((), dtype=stats["cycle"].dtype)
         return stats, g_of_x.detach(), f_of_y.detach()
 
     def d_steps(self, x: Tensor, y: Tensor, g_of_x: Tensor, f_of_y: Tensor) -> dict:
@@ -397,8 +444,11 @@ class CycleGAN(Model):
         then D_X and D_Y.  D learns from the fakes G and F made before their step, as the
         reference code: they are already made.  Every term comes back as a 0-d device
         array (the loop reads them every few iterations)."""
-        x, y = (self.as_images(b) for b in batch)
-        stats, g_of_x, f_of_y = self.g_step(x, y)
+        x, y = (self.as_images(b) for b in batch[:2])
+        x_labels = batch[2] if len(batch) > 2 else None
+        if self.cfg.lambda_sem > 0 and x_labels is None:
+            raise ValueError("CycleGAN: lambda_sem > 0 needs the data to carry X's labels")
+        stats, g_of_x, f_of_y = self.g_step(x, y, x_labels)
         stats.update(self.d_steps(x, y, g_of_x, f_of_y))
         return stats
 
@@ -414,7 +464,8 @@ class CycleGAN(Model):
 
     def curve_panels(self) -> list:
         return [("G and F", [("g_adv", "L_GAN(G, D_Y)"), ("f_adv", "L_GAN(F, D_X)"),
-                             ("cycle", "λ·cycle"), ("identity", "λ_id·λ·identity")], None),
+                             ("cycle", "λ·cycle"), ("identity", "λ_id·λ·identity"),
+                             ("semantic", "λ_sem·semantic")], None),
                 ("discriminators", [("d_x", "D_X"), ("d_y", "D_Y")], None)]
 
     # --- outputs -------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from .. import backend, losses, nn, optim
 from .. import functional as F
 from ..autograd import Tensor, no_grad
-from ..config import Config, require_adam, require_choice, require_float, require_int
+from ..config import (Config, require, require_adam, require_choice, require_float,
+                      require_int)
 from ..data.mnist import scale_batch
 from .base import DigitGAN
 
@@ -45,6 +46,7 @@ class GANConfig(Config):
                                         # of the epochs on (sharper samples at the end)
     reuse_fakes: bool = False           # G's step reuses the fakes of D's last step (one
                                         # forward pass of G fewer, as PyTorch's DCGAN example)
+    pack: int = 1                       # PacGAN: D judges `pack` samples at once
     epochs: int = 20
 
     def validate(self) -> None:
@@ -60,6 +62,9 @@ class GANConfig(Config):
         # the warm-up decay (1 + t)/(c + t) must stay ≤ 1
         require_float("ema_warmup", self.ema_warmup, 1, math.inf, high_open=True)
         require_float("lr_decay_from", self.lr_decay_from, 0, 1)
+        require_int("pack", self.pack)
+        require(self.batch_size % self.pack == 0, "pack", self.pack,
+                f"a divisor of batch_size ({self.batch_size}): D judges groups of pack samples")
         require_int("epochs", self.epochs)
 
 
@@ -100,7 +105,14 @@ class GAN(DigitGAN):
         return batch
 
     def discriminate(self, images: Tensor) -> Tensor:
-        """D's logits for a batch of images."""
+        """D's logits for a batch of images.  With packing (Lin et al. 2018), D sees groups
+        of ``pack`` consecutive samples at once, all real or all fake, stacked along the
+        feature axis (side by side for an MLP, as channels for a convolution): a generator
+        that repeats itself is easy to spot in a group, so packing punishes mode collapse."""
+        pack = self.cfg.pack
+        if pack > 1:
+            n, features = images.shape[0], images.shape[1]
+            images = images.reshape(n // pack, pack * features, *images.shape[2:])
         return self.D(images)
 
     @functools.cached_property
@@ -114,7 +126,7 @@ class GAN(DigitGAN):
     @property
     def logits_per_batch(self) -> int:
         """How many images one of D's logits judges (PacGAN's pack; 1 otherwise)."""
-        return 1
+        return self.cfg.pack
 
     def d_step(self, real: Tensor, fake: Tensor | None = None) -> dict:
         """One step of D on a real batch and as many fakes: descend L_D.  The fakes are

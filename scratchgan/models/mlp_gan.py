@@ -31,7 +31,6 @@ class MLPGANConfig(GANConfig):
     slope: float = 0.2                  # LeakyReLU's negative slope, in G and D
     g_batchnorm: bool = False
     d_dropout: float = 0.3
-    pack: int = 1                       # PacGAN: D judges `pack` samples at once
     d_spectral_norm: bool = False       # D's Linear layers as W / σ(W) (Miyato et al. 2018)
 
     def validate(self) -> None:
@@ -44,9 +43,6 @@ class MLPGANConfig(GANConfig):
                 "one or more layer widths, each a whole number ≥ 1 (e.g. 256,512)")
         require_float("slope", self.slope, 0, 1)
         require_float("d_dropout", self.d_dropout, 0, 1, high_open=True)
-        require_int("pack", self.pack)
-        require(self.batch_size % self.pack == 0, "pack", self.pack,
-                f"a divisor of batch_size ({self.batch_size}): D judges groups of pack samples")
 
 
 PRESETS: dict[str, MLPGANConfig] = {
@@ -109,16 +105,3 @@ class MLPGAN(GAN):
 
     def as_images(self, batch: Tensor) -> Tensor:
         return batch.reshape(batch.shape[0], -1)            # (b, 28, 28) → (b, 784)
-
-    def discriminate(self, images: Tensor) -> Tensor:
-        """D's logits.  With packing (Lin et al. 2018), D sees groups of ``pack`` samples
-        side by side, all real or all fake: a generator that repeats itself is easy to spot
-        in a group, so packing punishes mode collapse."""
-        pack = self.cfg.pack
-        if pack > 1:
-            images = images.reshape(images.shape[0] // pack, pack * images.shape[1])
-        return self.D(images)
-
-    @property
-    def logits_per_batch(self) -> int:
-        return self.cfg.pack

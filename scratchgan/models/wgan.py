@@ -45,11 +45,17 @@ class WassersteinConfig(DCGANConfig):
     k: int = 5                          # critic steps per G step
     critic_norm: str = "none"           # or "layer": LayerNorm after the critic's second
                                         # convolution (Gulrajani et al.'s stand-in for BatchNorm)
+    d_batchnorm: bool = False           # DCGAN's field: a critic never has BatchNorm
 
     def validate(self) -> None:
         super().validate()
         require_choice("optimizer", self.optimizer, ("rmsprop", "adam"))
         require_choice("critic_norm", self.critic_norm, ("none", "layer"))
+        require(not self.d_batchnorm, "d_batchnorm", self.d_batchnorm,
+                "false: a critic judges each sample alone (critic_norm=layer for a norm)")
+        # the penalty's ‖∇D(x̂)‖ is per sample; a packed critic would need it per pack
+        require(self.pack == 1, "pack", self.pack, "1: the Wasserstein critics judge one "
+                "sample per score")
         require(self.real_label == 1.0, "real_label", self.real_label,
                 "1.0: a critic outputs a score, not a probability, so there is no label to smooth")
 

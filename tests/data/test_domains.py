@@ -279,6 +279,15 @@ def test_unpaired_batches_cover_the_smaller_domain_evenly(nx, ny):
     np.testing.assert_array_equal(again[1], yb[:3])
 
 
+@pytest.mark.parametrize("nx, ny", [(12, 5), (5, 12)])
+def test_x_labels_travel_with_their_x_and_y_has_none(nx, ny):
+    x, y = np.arange(nx) * 10, np.arange(ny) * 10 + 1
+    data = UnpairedBatches(x, y, seed=4, x_labels=np.arange(nx) + 100)
+    xb, yb, labels = data[np.random.default_rng(5).permutation(len(data))]
+    np.testing.assert_array_equal(labels, xb // 10 + 100)
+    assert len(UnpairedBatches(x, y, seed=4)[np.arange(3)]) == 2
+
+
 def test_two_class_sorted_domains_are_not_paired_by_class():
     labels = np.repeat(np.arange(10), 30)
     xb, yb = UnpairedBatches(labels, labels, seed=0)[np.arange(300)]
