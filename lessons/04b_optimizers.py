@@ -126,8 +126,9 @@ save_figure(fig, "04b_mlp_fit")
 
 # %% [markdown]
 # Momentum and Adam reach a far lower loss than SGD in the same number of steps (see the
-# printed lowest losses: tens of times lower after 600 steps, about a thousand times after
-# 3,000), and their fits follow the sine where SGD's still misses parts of it. The
+# printed lowest losses: after fast mode's 600 steps momentum's is about 20 times and Adam's
+# about 400 times lower than SGD's; after 3,000 steps both are about a thousand times
+# lower), and their fits follow the sine where SGD's still misses parts of it. The
 # curves also have **spikes**, where the loss jumps up by orders of magnitude for a few steps and
 # then recovers. Each is a step that overshoots a narrow valley. For SGD, that happens where
 # the curvature exceeds $2/\eta$. Adam's steps stay near $\eta$ even when the loss is tiny,

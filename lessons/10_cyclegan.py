@@ -31,7 +31,7 @@ import scratchgan as sg
 from scratchgan import nn, optim
 from scratchgan.data.domains import ring_pair
 from scratchgan.models.cyclegan import (PRESETS, CycleGAN, d_adv_least_squares,
-                                        generator_objective, total, upsampling)
+                                        generator_objective, semantic_loss, total, upsampling)
 from _lesson import FAST, OFFLINE, save_figure, steps
 
 sg.seed(0)
@@ -272,8 +272,23 @@ for (lambda_cyc, seed), (pi, own, back, _) in runs.items():
 # the data says nothing about which mode "belongs" to which. On images, what selects the
 # intended matching is the rest of the model: convolutions that change a digit's style
 # locally find it easier to keep a stroke where it is than to move it.
+#
+# **A term that knows the content.** Where the data does say what belongs to what, a
+# loss can use it. CyCADA (Hoffman et al. 2018) adds a **semantic** term: a classifier
+# $f_X$, trained on $X$ and its labels alone and then held fixed, must still read $G(x)$
+# as $x$'s label, $\mathcal L_\text{sem} = -\mathbb E_x \log f_X(G(x))[\ell(x)]$, a
+# cross-entropy. A $G$ that turns every 4 into a 9 (and an $F$ that turns it back) is
+# perfectly cycle-consistent, and $f_X$ reads that 9 as a 9. The model has it as
+# `CycleGANConfig(lambda_sem=…)` (0 by default, since it needs $X$'s labels) and
+# `semantic_loss`; this lesson does not train it. The check below only confirms that
+# `semantic_loss` is that cross-entropy.
 
 # %%
+logits, labels = np.random.default_rng(1).standard_normal((5, 10)), np.array([4, 9, 0, 4, 7])
+log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+assert np.isclose(semantic_loss(sg.tensor(logits), labels).item(),
+                  -log_softmax[np.arange(5), labels].mean())
+
 kinds = {lam_: [kind_of(runs[lam_, s][0]) for s in seeds] for lam_ in (0.0, 10.0)}
 assert all(sorted(runs[key][0]) == list(range(8)) for key in runs)    # one-to-one, always
 assert all(k.startswith("rotation") for k in kinds[0.0])
