@@ -447,16 +447,19 @@ else:
 
 # %% [markdown]
 # What the run shows: at iteration 0 every $z$ gives the same flat grey, since $G$'s
-# weights are tiny ($\mathcal N(0, 0.02^2)$) and its last BatchNorm has seen no batch
-# yet. Within the first tenth of training the samples differ from each other (the printed
-# spread grows); by the end of fast mode they are strokes that read as 0s, 1s and 7s, and
-# the judge agrees for most of them (the cell checks that most samples, and a fair share
-# of each trained digit, are read so; the printed share is about 70% with the evaluation
-# classifier, which is strict about thin or broken strokes). The losses settle near
-# $L_D \approx 0.9$ and $L_G \approx 1.4$: neither player is winning outright, the
-# equilibrium of lesson 5 seen from afar. The full mode's 3,000 iterations on all ten
-# digits give cleaner strokes and every digit in the histogram; `make train-dcgan`
-# trains the full network for minutes and scores it (lesson 6's scores).
+# weights are tiny ($\mathcal N(0, 0.02^2)$) and, sampling in eval mode, its BatchNorms
+# divide by running variances that still hold their starting value 1 (lesson 4). Within
+# the first tenth of training the samples differ from each other (the printed spread
+# grows, and the grid shows a fine, regular texture first). By the end they are strokes
+# that read as digits, and the judge agrees: the cell checks that most samples are read as
+# a trained digit and that each trained digit gets a fair share. In fast mode the printed
+# share is about 70% with the evaluation classifier, which is strict about thin or broken
+# strokes; the full mode's 3,000 iterations on all ten digits draw every digit, each in at
+# least 4% of the samples. The losses look nothing like a loss going down: for the first
+# hundred or so iterations $D$ wins ($L_D$ near 0, $L_G$ high), then the two settle near
+# $L_D \approx 0.9$ and $L_G \approx 1.5$, neither player winning outright, and stay
+# there while the samples keep improving. `make train-dcgan` trains the full network
+# (the `"default"` preset) for minutes and scores it as lesson 6 does.
 #
 # ## What you should now be able to do
 #

@@ -351,7 +351,7 @@ save_figure(fig, "10_ring_assignment")
 # cyclegan` (at half its widths and one residual block, to keep it short) and $\lambda_\text{id} = 0$ in both runs, since the
 # identity weight is a fraction of $\lambda$. We compare the cycle reconstruction error
 # $|F(G(x)) - x|$ on held-out digits after the same number of iterations. Fast mode skips
-# this section: the two runs take about a minute, twice fast mode's whole budget.
+# this section: the two runs take longer than fast mode's whole budget.
 
 # %%
 def train_digits(lambda_cyc, n_iters, domains):
@@ -404,8 +404,8 @@ else:
     save_figure(fig, "10_digits_lambda")
 
 # %% [markdown]
-# What the full run prints (600 iterations each, about a minute for both on two shared
-# cores): the cycle error is 0.196 with $\lambda = 10$ and 0.401 with $\lambda = 0$.
+# What the full run prints (600 iterations each): the cycle error is 0.196 with
+# $\lambda = 10$ and 0.401 with $\lambda = 0$.
 # Without the cycle term nothing asks $F$ to undo $G$, so $F(G(x))$ is whatever $F$
 # makes of $G$'s output. The second number says more: with $\lambda = 0$, $G(x)$ varies
 # from digit to digit by 0.170 (the mean over pixels of the standard deviation over the
