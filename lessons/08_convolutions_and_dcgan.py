@@ -33,6 +33,7 @@ import scratchgan as sg
 from scratchgan import functional as F
 from scratchgan import losses, metrics, nn
 from scratchgan.models.dcgan import PRESETS, DCGAN
+from _draw import tile
 from _lesson import FAST, load_digits, save_figure, steps
 
 sg.seed(0)
@@ -363,17 +364,6 @@ def dcgan_step(gan, real):
     return d_loss.item(), g_loss.item()
 
 
-def grid(images, ncol=6):
-    """Images (N, 1, 28, 28) in [−1, 1] → one picture in [0, 1], 2-pixel gaps."""
-    images = (sg.to_numpy(images).reshape(-1, 28, 28) + 1) / 2
-    rows = -(-len(images) // ncol)
-    canvas = np.zeros((2 + 30 * rows, 2 + 30 * ncol))
-    for i, image in enumerate(images):
-        r_, c_ = divmod(i, ncol)
-        canvas[2 + 30 * r_:30 + 30 * r_, 2 + 30 * c_:30 + 30 * c_] = image
-    return canvas
-
-
 def judge(images, all_images, all_labels):
     """The digit each image in [−1, 1] is read as, and a sentence saying who read it."""
     flat = sg.to_numpy(images).reshape(len(images), 784)
@@ -431,7 +421,7 @@ else:
 
     fig, axes = plt.subplots(1, len(snap_at) + 2, figsize=(2.7 * (len(snap_at) + 2), 3.2))
     for ax, k in zip(axes, snap_at):
-        ax.imshow(grid(grids[k]), cmap="gray_r", vmin=0, vmax=1)
+        ax.imshow(tile(grids[k], ncol=6), cmap="gray_r", vmin=0, vmax=1)
         ax.set_title(f"iteration {k}", fontsize=10)
         ax.axis("off")
     axes[-2].plot(d_losses, label="L_D", lw=0.6)
