@@ -3,8 +3,9 @@
 #
 # Lesson 4 built networks from layers; a network's `backward()` fills every parameter's
 # `.grad`. This lesson is about what turns those gradients into better weights, the
-# **optimizer**, and why the choice matters. Every GAN in this course is trained by Adam,
-# so we end by writing Adam's update ourselves.
+# **optimizer**, and why the choice matters. Almost every GAN in this course is trained by
+# Adam (lesson 7's clipped WGAN is the exception), so we end by writing Adam's update
+# ourselves.
 #
 # 1. the training step `opt.zero_grad(); loss.backward(); opt.step()`, and three
 #    optimizers (SGD, SGD with momentum, Adam) fitting the same network;
