@@ -134,6 +134,7 @@ for name, act in activations.items():
     print(f"{name:15s} f' ranges over [{derivatives[name].min():.4f}, "
           f"{derivatives[name].max():.4f}]")
 assert abs(derivatives["Sigmoid"].max() - 0.25) < 1e-12     # σ' is at most 1/4, at x = 0
+assert derivatives["Tanh"][np.abs(grid) >= 3].max() < 0.01   # tanh saturates past |x| = 3
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharey=True)
 for ax, name in zip(axes, activations):
