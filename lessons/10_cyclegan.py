@@ -80,7 +80,7 @@ def array(t):
 
 # %%
 sg.seed(0)
-cyclegan = CycleGAN(PRESETS["default"])
+cyclegan = CycleGAN(PRESETS["plain"])
 cfg = cyclegan.cfg
 x = sg.tensor(rng.uniform(-1, 1, (4, 1, 16, 16)).astype(np.float32))
 y = sg.tensor(rng.uniform(-1, 1, (4, 1, 16, 16)).astype(np.float32))
@@ -356,7 +356,7 @@ save_figure(fig, "10_ring_assignment")
 # %%
 def train_digits(lambda_cyc, n_iters, domains):
     sg.seed(0)
-    model = CycleGAN(replace(PRESETS["default"], channels=8, d_channels=8, n_residual=1,
+    model = CycleGAN(replace(PRESETS["plain"], channels=8, d_channels=8, n_residual=1,
                              lambda_cyc=lambda_cyc, lambda_id=0.0))
     data = domains.unpaired(seed=0)
     order = np.random.default_rng(0).permutation(len(data))

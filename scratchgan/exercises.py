@@ -953,6 +953,693 @@ class ConditionalInputExercise(Exercise):
 
 
 # ---------------------------------------------------------------------------------------
+# Checking a training iteration (Algorithm 1) against MLPGAN.train_step, optimizer step by
+# optimizer step: the gradients each optimizer saw when it stepped, the weights it left
+# ---------------------------------------------------------------------------------------
+ITERATIONS = 3          # a missing zero_grad shows only from the second iteration on
+
+
+def _tiny_gan(k: int):
+    """A tiny MLPGAN as Algorithm 1 has it (k D steps, no packing, no EMA, fresh fakes for
+    G, no dropout), in float64 so that two sums of the same numbers in another order differ
+    by rounding only: seeded, so two calls give the same weights."""
+    from .models.mlp_gan import MLPGAN, MLPGANConfig
+    cfg = MLPGANConfig(z_dim=4, g_hidden=(8,), d_hidden=(8,), batch_size=4, k=k, pack=1,
+                       ema_decay=0.0, reuse_fakes=False, d_dropout=0.0, epochs=1)
+    with backend.fork_rng(18):
+        model = MLPGAN(cfg)
+    for net in (model.G, model.D):
+        for p in net.parameters():
+            p.data = p.data.astype("float64")
+    return model
+
+
+def _arrays(net, what: str) -> list:
+    """Copies of each parameter's data or gradient (None where there is none), on the host."""
+    out = []
+    for p in net.parameters():
+        a = p.data if what == "data" else (None if p.grad is None else p.grad.data)
+        out.append(None if a is None else backend.to_numpy(a).copy())
+    return out
+
+
+@dataclass
+class _Step:
+    """One call of an optimizer's step(): whose, the gradients both nets held at that
+    moment, the weights after it, and what G and D were fed since the step before."""
+    net: str
+    grads: dict
+    weights: dict
+    g_inputs: list
+    d_inputs: list
+
+
+def _recording(model, steps: list) -> None:
+    """Make ``model``'s optimizers log each step() into ``steps``, and G and D log what they
+    are fed (instance attributes: the model's class is untouched)."""
+    fed = {"G": [], "D": []}
+    for name, net in (("G", model.G), ("D", model.D)):
+        def forward(x, _forward=net.forward, _name=name):
+            fed[_name].append(backend.to_numpy(x.data).copy())
+            return _forward(x)
+        net.forward = forward
+    for name, opt in (("D", model.opt_d), ("G", model.opt_g)):
+        def step(_step=opt.step, _name=name):
+            grads = {"G": _arrays(model.G, "grad"), "D": _arrays(model.D, "grad")}
+            _step()
+            steps.append(_Step(_name, grads, {"G": _arrays(model.G, "data"),
+                                              "D": _arrays(model.D, "data")},
+                               fed["G"][:], fed["D"][:]))
+            fed["G"].clear()
+            fed["D"].clear()
+        opt.step = step
+
+
+def _agree(yours: list, right: list) -> str | None:
+    """"bit" where every array is identical, "rounding" where they agree to float64
+    rounding, None where they differ (or one has a gradient where the other has none)."""
+    if len(yours) != len(right):
+        return None
+    exact = True
+    for a, b in zip(yours, right):
+        if (a is None) != (b is None):
+            return None
+        if a is None:
+            continue
+        if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-12):
+            return None
+        exact = exact and np.array_equal(a, b)
+    return "bit" if exact else "rounding"
+
+
+def _plus(a: list, b: list) -> list:
+    return [x if y is None else (y if x is None else x + y) for x, y in zip(a, b)]
+
+
+def _largest_difference(yours: list, right: list) -> float:
+    return max((float(np.max(np.abs(a - b))) for a, b in zip(yours, right)
+                if a is not None and b is not None and a.shape == b.shape), default=math.inf)
+
+
+def _rows(arrays: list) -> set:
+    return {row.tobytes() for a in arrays for row in a.reshape(len(a), -1)}
+
+
+def _sees(arrays: list, batch) -> bool:
+    """Is every row of ``batch`` among the rows of ``arrays``?"""
+    return _rows([batch]) <= _rows(arrays)
+
+
+@dataclass
+class IterationExercise(Exercise):
+    """The student writes one iteration of Algorithm 1 for the G, D and optimizers the check
+    gives; the same iteration runs in MLPGAN.train_step from the same weights on the same
+    data and noise, and every optimizer step of the two is compared."""
+    k: int = 1
+    function: str = ""
+
+    def _call(self, fn, model, reals, sample_z):
+        if self.k == 1:           # the noise drawn in train_step's order: D's, then G's
+            z_d = sample_z(reals[0].shape[0])
+            z_g = sample_z(model.cfg.batch_size)
+            return fn(model.G, model.D, model.opt_g, model.opt_d, reals[0], z_d, z_g)
+        return fn(model.G, model.D, model.opt_g, model.opt_d, list(reals), sample_z)
+
+    def run(self, module, path: Path) -> list[tuple[str, str | None]]:
+        fn = getattr(module, self.function, None)
+        if fn is None:
+            return [("the file", f"it defines no function {self.function}: keep its name")]
+        reference, yours = _tiny_gan(self.k), _tiny_gan(self.k)
+        right_steps, your_steps = [], []
+        _recording(reference, right_steps)
+        _recording(yours, your_steps)
+        data = np.random.default_rng(1)
+
+        def sampler(seed):     # the same noise, in the same order, for both
+            rng = np.random.default_rng(seed)
+            return lambda n: Tensor(backend.asarray(rng.standard_normal(
+                (int(n), reference.cfg.z_dim))))
+
+        checks, verdicts = [], []
+        b = reference.cfg.batch_size
+        for t in range(1, ITERATIONS + 1):
+            reals = [Tensor(backend.asarray(data.uniform(-1, 1, (b, 784))))
+                     for _ in range(self.k)]
+            reference.sample_z = sampler(t)
+            reference.train_step(reals)
+            start = {"G": _arrays(yours.G, "grad"), "D": _arrays(yours.D, "grad")}
+            before = len(your_steps)
+            try:
+                self._call(fn, yours, reals, sampler(t))
+            except NotImplementedError as exc:
+                raise _Stop(self._not_written_yet(exc, right_steps)) from None
+            except Exception as exc:
+                checks.append((f"iteration {t}", _your_code_raised(exc, path)))
+                break
+            right = right_steps[-(self.k + 1):]
+            mine = your_steps[before:]
+            problem = self._sequence_problem(mine, t)
+            if problem is not None:
+                checks.append((f"iteration {t}: the optimizer steps, in order", problem))
+                break
+            problem, verdict = self._d_problem(mine[:self.k], right[:self.k], start, reals)
+            verdicts.append(verdict)
+            checks.append((f"iteration {t}: D's step" + ("s" if self.k > 1 else ""), problem))
+            if problem is not None:
+                checks.append((f"iteration {t}: G's step", "skipped: fix D's step first"))
+                break
+            last_d = mine[self.k - 1]
+            problem, verdict = self._g_problem(mine[self.k], right[self.k], last_d)
+            verdicts.append(verdict)
+            checks.append((f"iteration {t}: G's step", problem))
+            if problem is not None:
+                break
+        else:
+            how = ("bit for bit" if all(v == "bit" for v in verdicts) else
+                   "to rounding (D's two passes sum in another order than train_step's one)")
+            checks.append((f"after {ITERATIONS} iterations: G, D as train_step's, {how}", None))
+        return checks
+
+    def _not_written_yet(self, exc, right_steps) -> str:
+        d_step, g_step = right_steps[self.k - 1], right_steps[self.k]
+        return "\n".join([
+            f"not written yet: {self.function} raises NotImplementedError", f"  ({exc})", "",
+            "Once it is written, after iteration 1 it should leave the check's tiny D and G as",
+            "MLPGAN.train_step leaves them (the first few numbers of each net's first weight; no",
+            "central differences here: the check compares every optimizer step):",
+            f"  D.W1 after D's step{'s' if self.k > 1 else ''} = "
+            f"{_first_values(d_step.weights['D'][0])}",
+            f"  dL_D/dD.W1 at opt_d.step()  = {_first_values(d_step.grads['D'][0])}",
+            f"  G.W1 after G's step  = {_first_values(g_step.weights['G'][0])}",
+            f"  dL_G/dG.W1 at opt_g.step()  = {_first_values(g_step.grads['G'][0])}"])
+
+    def _sequence_problem(self, mine: list, t: int) -> str | None:
+        """The order of the optimizer steps: k of D's, then one of G's."""
+        names = [s.net for s in mine]
+        want = ["D"] * self.k + ["G"]
+        if names == want:
+            return None
+        said = " ".join(f"opt_{n.lower()}.step()" for n in names) or "no step at all"
+        lines = [f"iteration {t} called {said}; Algorithm 1 with k = {self.k} calls "
+                 + " ".join(f"opt_{n.lower()}.step()" for n in want)]
+        n_d, n_g = names.count("D"), names.count("G")
+        first_g = names.index("G") if n_g else len(names)
+        if n_g > 1 and first_g < self.k:
+            lines.append("  hint: G stepped inside D's loop: G's step comes once per "
+                         "iteration, after all k D steps (outside the for loop)")
+        elif "D" in names[first_g:] or (n_d == self.k + 1 and n_g == 1):
+            lines.append("  hint: D's weights were updated in G's step: G's step calls "
+                         "opt_g.step() only, with D frozen (with nn.frozen(D): …), so that D "
+                         "stays the judge it was while G learns from it")
+        elif n_g == 0:
+            lines.append("  hint: G never stepped: after D's step, descend L_G with "
+                         "opt_g.zero_grad(), g_loss.backward(), opt_g.step()")
+        elif n_d != self.k:
+            lines.append(f"  hint: D stepped {n_d} times: loop over the k = {self.k} real "
+                         f"batches given, one D step each (for real in real_batches)")
+        return "\n".join(lines)
+
+    def _d_problem(self, mine, right, start, reals):
+        """D's k steps: the gradient D's optimizer saw, G left alone, the weights after."""
+        verdict = "bit"
+        before = start
+        for j, (s, r) in enumerate(zip(mine, right), 1):
+            which = f"D's step {j} of {self.k}" if self.k > 1 else "D's step"
+            g_touched = [g for g, g0 in zip(s.grads["G"], before["G"])
+                         if g is not None and (g0 is None or not np.array_equal(g, g0))]
+            if g_touched:
+                return (f"{which}: G's weights have gradients from D's loss: L_D was "
+                        f"backpropagated into G\n"
+                        f"  hint: the fake was not detached. D's step treats G(z) as data: make "
+                        f"it with G(z_d).detach() (or under sg.no_grad()), so that D's loss "
+                        f"cannot reach G, whose gradients would then carry D's loss into G's "
+                        f"step (and cost a backward through G for nothing)"), None
+            agree = _agree(s.grads["D"], r.grads["D"])
+            if agree is None:
+                lines = [f"{which}: the gradient opt_d.step() found in D's weights differs "
+                         f"from train_step's (largest difference "
+                         f"{_largest_difference(s.grads['D'], r.grads['D']):.3g})"]
+                if any(g is None for g in s.grads["D"]):
+                    lines.append("  hint: some of D's weights had no gradient when opt_d.step() "
+                                 "ran: call d_loss.backward() before opt_d.step()")
+                elif any(g is not None for g in before["D"]) and _agree(
+                        s.grads["D"], _plus(r.grads["D"], before["D"])):
+                    lines.append("  hint: it is the right gradient plus the one left from the "
+                                 "step before: a missing opt_d.zero_grad(). backward() adds to "
+                                 ".grad, so gradients accumulate across steps until zeroed")
+                elif _agree(s.grads["D"], [None if g is None else -g for g in r.grads["D"]]):
+                    lines.append("  hint: it is the right gradient with its sign flipped: "
+                                 "descend L_D = −[log D(x) + log(1 − D(G(z)))], "
+                                 "losses.d_loss_minimax(real_logits, fake_logits)")
+                elif self.k > 1:
+                    lines += self._fresh_hints(s, j, reals, [z for e in mine[:j - 1]
+                                                             for z in e.g_inputs])
+                return "\n".join(lines), None
+            if agree == "rounding":
+                verdict = "rounding"
+            if _agree(s.weights["D"], r.weights["D"]) is None:
+                return (f"{which}: the gradient was right but D's weights after opt_d.step() "
+                        f"are not: did something change them after the step?"), None
+            before = s.grads
+        return None, verdict
+
+    @staticmethod
+    def _fresh_hints(s, j, reals, earlier_z) -> list:
+        lines = []
+        if not _sees(s.d_inputs, backend.to_numpy(reals[j - 1].data)):
+            used = [i for i, real in enumerate(reals, 1)
+                    if _sees(s.d_inputs, backend.to_numpy(real.data))]
+            lines.append(f"  hint: D's step {j} judged "
+                         + (f"real batch {used[0]}" if used else "no batch given")
+                         + f", not batch {j}: each D step takes its own fresh real batch, "
+                           f"real_batches[{j - 1}] for step {j}")
+        if s.g_inputs and earlier_z and any(_sees(earlier_z, z) for z in s.g_inputs):
+            lines.append(f"  hint: D's step {j} made its fakes from a z an earlier step used: "
+                         f"draw a fresh z = sample_z(n) inside the loop, once per D step")
+        return lines or ["  hint: L_D = losses.d_loss_minimax(D(real), D(G(z).detach())) with "
+                         "this step's own real batch and its own z"]
+
+    def _g_problem(self, s, r, last_d):
+        """G's step: D's weights as D's step left them, G's gradient, G's weights after."""
+        if _agree(s.weights["D"], last_d.weights["D"]) is None:
+            return ("D's weights moved during G's step\n"
+                    "  hint: G's step updates G alone: opt_g.step(), never opt_d.step(), and "
+                    "D frozen (with nn.frozen(D): …) while G's loss is backpropagated"), None
+        agree = _agree(s.grads["G"], r.grads["G"])
+        if agree is None:
+            lines = [f"the gradient opt_g.step() found in G's weights differs from "
+                     f"train_step's (largest difference "
+                     f"{_largest_difference(s.grads['G'], r.grads['G']):.3g})"]
+            left = last_d.grads["G"]
+            if any(g is None for g in s.grads["G"]):
+                lines.append("  hint: some of G's weights had no gradient when opt_g.step() "
+                             "ran: call g_loss.backward() before opt_g.step()")
+            elif any(g is not None for g in left) and _agree(s.grads["G"],
+                                                              _plus(r.grads["G"], left)):
+                lines.append("  hint: it is the right gradient plus what G's weights held "
+                             "before: a missing opt_g.zero_grad() (gradients accumulate across "
+                             "steps until zeroed)")
+            else:
+                lines.append("  hint: L_G = losses.g_loss_nonsaturating(D(G(z_g))), with G's "
+                             "own fresh z, zero_grad before backward")
+            return "\n".join(lines), None
+        if _agree(s.weights["G"], r.weights["G"]) is None:
+            return ("the gradient was right but G's weights after opt_g.step() are not: did "
+                    "something change them after the step?"), None
+        return None, agree
+
+
+# ---------------------------------------------------------------------------------------
+# Checking a WGAN critic step with weight clipping against a reference, step by step
+# ---------------------------------------------------------------------------------------
+CRITIC_STEPS = 3
+
+
+def _clip_all(D, c: float, which=lambda p: True) -> None:
+    """w ← clip(w, −c, c) for the parameters ``which`` picks (the reference: all of them)."""
+    for p in D.parameters():
+        if which(p):
+            p.data[...] = backend.get_array_module(p.data).clip(p.data, -c, c)
+
+
+def _wgan_critic_step(D, opt_d, real, fake, c, sign=1.0, clip_first=False,
+                      which=lambda p: True):
+    """The reference critic step (sign=1, clip after the step, every parameter: weights and
+    biases, as Arjovsky et al.'s code and lesson 07 clip), and, with the other arguments,
+    the classic wrong ones."""
+    loss = sign * losses.d_loss_wasserstein(D(real), D(fake))   # E[D(G(z))] − E[D(x)]
+    opt_d.zero_grad()
+    loss.backward()
+    if clip_first:
+        _clip_all(D, c, which)
+    opt_d.step()
+    if not clip_first:
+        _clip_all(D, c, which)
+    return loss
+
+
+_IS_WEIGHT = lambda p: p.ndim > 1                                        # noqa: E731
+_CRITIC_MISTAKES = (      # (hint, the keyword arguments of _wgan_critic_step that make it)
+    ("you clipped before opt_d.step(): the step then moves the weights out of [−c, c] "
+     "again. Clip after the step, so that the critic the next step starts from obeys the "
+     "constraint", dict(clip_first=True)),
+    ("you clipped the weights but not the biases. This check's reference clips every "
+     "parameter, weights and biases, as Arjovsky et al.'s code does (for p in "
+     "D.parameters())", dict(which=_IS_WEIGHT)),
+    ("you clipped the biases but not the weights: the weights are what bound the critic's "
+     "slope (its Lipschitz constant); clip every parameter, for p in D.parameters()",
+     dict(which=lambda p: p.ndim == 1)),
+    ("you did not clip at all: after opt_d.step(), clip every parameter to [−c, c]",
+     dict(which=lambda p: False)),
+    ("the critic's loss has its sign flipped: the critic maximises E[D(x)] − E[D(G(z))], so "
+     "it descends L = E[D(G(z))] − E[D(x)] (losses.d_loss_wasserstein(D(real), D(fake)))",
+     dict(sign=-1.0)),
+)
+
+
+def _tiny_critic_setup(c_seed: int = 20):
+    """A tiny critic on 2-D points, in float64, with RMSprop as WGAN trains it; seeded."""
+    from . import nn, optim
+    with backend.fork_rng(c_seed):
+        D = nn.Sequential(nn.Linear(2, 8, dtype="float64"), nn.LeakyReLU(0.2),
+                          nn.Linear(8, 1, dtype="float64"))
+    return D, optim.RMSprop(D.parameters(), lr=1e-3)
+
+
+class CriticExercise(Exercise):
+    """The student writes critic_step(D, opt_d, real, fake, c); compared, step by step, with
+    the reference step above on a tiny critic: the loss, then every parameter after the
+    step and the clip."""
+    CLIP = 0.1            # most of the initial weights (U(±0.35) and U(±0.71)) lie outside
+
+    def run(self, module, path: Path) -> list[tuple[str, str | None]]:
+        fn = getattr(module, "critic_step", None)
+        if fn is None:
+            return [("the file", "it defines no function critic_step: keep its name")]
+        c = self.CLIP
+        rng = np.random.default_rng(2)
+        batches = [(Tensor(backend.asarray(rng.standard_normal((6, 2)) + 2.0)),
+                    Tensor(backend.asarray(rng.standard_normal((6, 2)))))
+                   for _ in range(CRITIC_STEPS)]
+
+        def run_reference(steps, **mistake):
+            D, opt = _tiny_critic_setup()
+            out = []
+            for real, fake in batches[:steps]:
+                loss = _wgan_critic_step(D, opt, real, fake, c, **mistake)
+                out.append((loss.item(), _arrays(D, "data")))
+            return out
+
+        right = run_reference(CRITIC_STEPS)
+        D, opt = _tiny_critic_setup()
+        checks = []
+        for t, (real, fake) in enumerate(batches, 1):
+            try:
+                loss = fn(D, opt, real, fake, c)
+            except NotImplementedError as exc:
+                raise _Stop(self._not_written_yet(exc, right, c)) from None
+            except Exception as exc:
+                checks.append((f"step {t}", _your_code_raised(exc, path)))
+                break
+            right_loss, right_weights = right[t - 1]
+            problem = self._problem(loss, right_loss, _arrays(D, "data"), right_weights, c,
+                                    t, run_reference)
+            checks.append((f"step {t}: the loss, then every parameter after the step and "
+                           f"the clip", problem))
+            if problem is not None:
+                break
+        return checks
+
+    @staticmethod
+    def _not_written_yet(exc, right, c) -> str:
+        loss, weights = right[0]
+        return "\n".join([
+            "not written yet: critic_step raises NotImplementedError", f"  ({exc})", "",
+            f"Once it is written, on its first step with the check's tiny critic (c = {c:g}) "
+            f"it should return",
+            f"  L = E[D(G(z))] − E[D(x)] = {loss:.6g}   (before the step)",
+            "and leave these parameters (the first few of each; no central differences",
+            "here: the check compares each step with the reference's):",
+            *(f"  {name:<3}= {_first_values(w, 6)}"
+              for name, w in zip(("W1", "b1", "W2", "b2"), weights))])
+
+    @staticmethod
+    def _problem(loss, right_loss, weights, right_weights, c, t, run_reference):
+        lines = []
+        value = loss.item() if isinstance(loss, Tensor) and loss.size == 1 else None
+        if value is None:
+            lines.append(f"critic_step returned {type(loss).__name__}: return the loss, a "
+                         f"Tensor with one element")
+        elif not math.isclose(value, right_loss, rel_tol=1e-9, abs_tol=1e-12):
+            lines.append(f"your loss is {value:.6g}; it should be {right_loss:.6g}")
+        if _agree(weights, right_weights) is None:
+            names = ("W1", "b1", "W2", "b2")
+            off = [n for n, a, b in zip(names, weights, right_weights)
+                   if not np.allclose(a, b, rtol=1e-9, atol=1e-12)]
+            outside = [n for n, a in zip(names, weights) if np.max(np.abs(a)) > c * (1 + 1e-12)]
+            lines.append(f"after your step {', '.join(off)} differ from the reference's"
+                         + (f"; {', '.join(outside)} hold values outside [−c, c] = "
+                            f"[−{c:g}, {c:g}]" if outside else ""))
+        if not lines:
+            return None
+        for hint, mistake in _CRITIC_MISTAKES:
+            loss_w, weights_w = run_reference(t, **mistake)[-1]
+            if _agree(weights, weights_w) is not None and (
+                    value is None or math.isclose(value, loss_w, rel_tol=1e-9, abs_tol=1e-12)):
+                lines.append("  hint: " + hint)
+                break
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# Checking the engine's backward walk: the order, the accumulation, then the engine's own
+# tests with the student's walk plugged in (autograd.walk_replaced)
+# ---------------------------------------------------------------------------------------
+# the tests of tests/test_autograd.py that are about the walk, each with what it catches
+ENGINE_TESTS = {
+    "test_backward_matches_hand_derivative": "the chain rule through a small graph",
+    "test_node_used_twice_collects_both_gradients":
+        "a node used twice: its gradient is the sum over its uses",
+    "test_one_function_object_called_twice_keeps_each_input":
+        "D on real, then on fake: each call's backward uses its own input",
+    "test_retain_graph_accumulates_visibly": "backward twice on a kept graph adds up in .grad",
+    "test_a_long_chain_does_not_hit_the_recursion_limit":
+        "a chain of 10,000 ops: no recursion",
+    "test_parents_are_visited_in_a_fixed_order": "the same graph gives bit-identical gradients",
+    "test_graph_is_freed_after_backward": "the graph is freed after backward",
+    "test_grad_function_has_torch_semantics": "sg.grad, create_graph=True, allow_unused",
+    "test_grad_of_an_intermediate_tensor": "sg.grad with respect to a tensor inside the graph",
+    "test_detach_cuts_the_graph": "detach: no gradient through a detached branch",
+    "test_gradients_accumulate_across_graphs_until_zeroed":
+        "two graphs' backward add up in .grad",
+}
+TESTS = LESSONS.parent / "tests"
+
+
+def _order_names(order) -> str:
+    return ", ".join(type(f).__name__ for f in order)
+
+
+def _small_graph():
+    """a → b = a + a → c = b · b → s = Σc, and h = tanh(a) used by both d = h·2 and
+    e = h·3 (a diamond), all summed: every trap of the order in a handful of ops."""
+    import scratchgan as sg
+    a = sg.tensor(backend.asarray(np.linspace(-1, 1, 3)), requires_grad=True)
+    b = a + a
+    h = F.tanh(a)
+    loss = (b * b).sum() + (h * 2.0 + h * 3.0).sum()
+    return a, loss
+
+
+def _reachable(root) -> list:
+    found, stack, seen = [], [root.creator], set()
+    while stack:
+        f = stack.pop()
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        found.append(f)
+        stack.extend(x.creator for x in f.inputs if x.creator is not None)
+    return found
+
+
+class WalkExercise(Exercise):
+    """The student writes topological_order(roots) and backward_walk(order, grads,
+    backward_of), the two halves of autograd's backward; the check tests the order on a
+    small graph and a long chain, the walk with the engine's order, then runs the engine's
+    own tests (ENGINE_TESTS) with both plugged in."""
+
+    writes_order = "topological_order"
+    writes_walk = "backward_walk"
+
+    def run(self, module, path: Path) -> list[tuple[str, str | None]]:
+        from . import autograd
+        order_fn = getattr(module, self.writes_order, None)
+        walk_fn = getattr(module, self.writes_walk, None)
+        missing = [n for n, f in ((self.writes_order, order_fn), (self.writes_walk, walk_fn))
+                   if f is None]
+        if missing:
+            return [("the file", f"it defines no function {' or '.join(missing)}: keep the "
+                                 f"names")]
+        checks = [("order: every function once, each before the ones that made its inputs",
+                   self._order_problem(order_fn, path)),
+                  ("order: a chain of 10,000 ops (an explicit stack, no recursion)",
+                   self._chain_problem(order_fn, path)),
+                  ("walk: b = a + a, c = b·b (the engine's order, your walk)",
+                   self._walk_problem(walk_fn, path))]
+        if any(problem is not None for _, problem in checks):
+            return checks + [("the engine's own tests", "skipped: fix the checks above first")]
+        tests = self._engine_tests(path)
+        if isinstance(tests, str):
+            return checks + [("the engine's own tests", tests)]
+        import scratchgan as sg
+        for name, what in ENGINE_TESTS.items():
+            sg.seed(0)                       # as the tests' autouse fixture does
+            state = np.random.get_state()
+            try:
+                with autograd.walk_replaced(order_fn, walk_fn):
+                    test = getattr(tests, name)
+                    test(backend.name) if "backend" in test.__code__.co_varnames[
+                        :test.__code__.co_argcount] else test()
+                problem = None
+            except Exception as exc:
+                problem = self._test_failed(exc, path, name)
+            finally:
+                np.random.set_state(state)
+            if problem is not None:
+                problem = f"({what})\n" + problem
+            checks.append((f"engine's test {name.removeprefix('test_')}", problem))
+        return checks
+
+    @staticmethod
+    def _not_written_yet(exc, a, loss) -> str:
+        from . import autograd
+        order = autograd._topological_order([loss])
+        a_ = backend.to_numpy(a.data)           # dloss/da = 8a + 5(1 − tanh²a)
+        return "\n".join([
+            "not written yet: topological_order raises NotImplementedError", f"  ({exc})", "",
+            "Once it is written, for the check's small graph",
+            "    b = a + a;  h = tanh(a);  loss = Σ(b·b) + Σ(h·2 + h·3)",
+            "it should return, for topological_order([loss]), these functions (or the same "
+            "ones in an order",
+            "that still lists each before the ones that made its inputs):",
+            f"    {_order_names(order)}",
+            "and with backward_walk, loss.backward() should give (no central differences",
+            "here: the check runs the engine's own tests)",
+            f"    a.grad = {_first_values(8 * a_ + 5 * (1 - np.tanh(a_) ** 2))}"])
+
+    def _order_problem(self, order_fn, path) -> str | None:
+        a, loss = _small_graph()
+        try:
+            order = list(order_fn([loss]))
+        except NotImplementedError as exc:
+            raise _Stop(self._not_written_yet(exc, a, loss)) from None
+        except Exception as exc:
+            return _your_code_raised(exc, path)
+        reachable = _reachable(loss)
+        ids = [id(f) for f in order]
+        twice = sorted({type(f).__name__ for f in order if ids.count(id(f)) > 1})
+        if twice:
+            return (f"your order lists {', '.join(twice)} more than once: {_order_names(order)}"
+                    f"\n  hint: a node visited twice (b = a + a reaches a's function by two "
+                    f"edges): mark a function visited when you first take it off the stack, "
+                    f"and skip it when you meet it again; its backward would otherwise run "
+                    f"twice and pass its gradient on twice")
+        lost = [type(f).__name__ for f in reachable if id(f) not in ids]
+        if lost:
+            return (f"your order leaves out {', '.join(lost)}: {_order_names(order)}\n"
+                    f"  hint: push the creator of every input (x.creator, where it is not None) "
+                    f"of each function you visit")
+        position = {id(f): i for i, f in enumerate(order)}
+        for f in order:
+            for x in f.inputs:
+                if x.creator is not None and position[id(x.creator)] < position[id(f)]:
+                    return (f"your order puts {type(x.creator).__name__} before "
+                            f"{type(f).__name__}, which uses its output: "
+                            f"{_order_names(order)}\n"
+                            f"  hint: wrong order. A function may pass its output's gradient on "
+                            f"only when every function using that output has added its share. "
+                            f"A post-order (a function appended after all of its inputs' "
+                            f"creators) lists producers first: reverse it")
+        return None
+
+    @staticmethod
+    def _chain_problem(order_fn, path) -> str | None:
+        import scratchgan as sg
+        x = sg.tensor(backend.asarray(np.array([0.5])), requires_grad=True)
+        y = x
+        for _ in range(10_000):
+            y = y * 1.0001
+        try:
+            order = list(order_fn([y]))
+        except RecursionError:
+            return ("your order hit Python's recursion limit "
+                    f"({sys.getrecursionlimit()} calls) on a chain of 10,000 ops\n"
+                    "  hint: recursion nests one call per op; keep the functions still to "
+                    "visit on an explicit stack (a list: append, pop) instead")
+        except Exception as exc:
+            return _your_code_raised(exc, path)
+        if len(order) != 10_000 or len({id(f) for f in order}) != 10_000:
+            return f"your order has {len(order)} entries; the chain has 10,000 functions"
+        return None
+
+    @staticmethod
+    def _walk_problem(walk_fn, path) -> str | None:
+        import scratchgan as sg
+        from . import autograd
+        a = sg.tensor(backend.asarray(np.array([1.0, -2.0, 0.5])), requires_grad=True)
+        b = a + a
+        c = (b * b).sum()
+        try:
+            with autograd.walk_replaced(backward_walk=walk_fn):
+                c.backward()
+        except NotImplementedError as exc:
+            raise _Stop(f"not written yet: {WalkExercise.writes_walk} raises "
+                        f"NotImplementedError\n  ({exc})\n\nOnce it is written, for a = "
+                        f"[1, −2, 0.5], b = a + a, c = Σ b·b, c.backward() should give\n"
+                        f"  dc/da = 8a = [8, −16, 4]   (the check runs the engine's own tests "
+                        f"with it: no central differences here)") from None
+        except Exception as exc:
+            return _your_code_raised(exc, path)
+        got = None if a.grad is None else backend.to_numpy(a.grad.data)
+        want = 8 * backend.to_numpy(a.data)
+        if got is not None and np.allclose(got, want):
+            return None
+        lines = [f"dc/da is {None if got is None else got.tolist()}; it should be 8a = "
+                 f"{want.tolist()}"]
+        ratio = got / want if got is not None else None
+        if ratio is not None and np.allclose(ratio, ratio[0]) and 0 < ratio[0] < 1:
+            lines.append(f"  hint: {ratio[0]:g} × the right gradient: gradients not accumulated. "
+                         "a is used twice by b = a + a (and b twice by b·b), and each use adds "
+                         "its share: add to "
+                         "grads[id(x)] when it is there (grads[id(x)] + gx), do not overwrite "
+                         "it")
+        elif got is None or not np.any(got):
+            lines.append("  hint: nothing reached a: for each function, read its output's "
+                         "gradient from grads (grads[id(f.output)]), call backward_of(f, gy), "
+                         "and put each input's gradient in grads[id(x)]")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _engine_tests(path):
+        """tests/test_autograd.py as a module (not added to sys.modules), or why not."""
+        file = TESTS / "test_autograd.py"
+        if not file.is_file():
+            return (f"{_shown(file)} is not beside this scratchgan: this check runs the "
+                    f"engine's own tests from a clone of the repository")
+        spec = importlib.util.spec_from_file_location("scratchgan_engine_tests", file)
+        tests = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(tests)
+        except ImportError as exc:
+            return (f"the engine's tests need {exc.name}: install the test tools "
+                    f"(make test does)")
+        return tests
+
+    @staticmethod
+    def _test_failed(exc, path, name) -> str:
+        mine = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        if mine or isinstance(exc, RecursionError):
+            report = _your_code_raised(exc, path)
+        else:
+            said = str(exc).strip().splitlines()
+            report = f"{type(exc).__name__}" + (": " + "\n".join(said[:6]) if said else "")
+        hints = {
+            "test_node_used_twice_collects_both_gradients":
+                "a node used twice: is each input's share added to grads[id(x)]?",
+            "test_parents_are_visited_in_a_fixed_order":
+                "does your order depend on a set's iteration order? Keep the visited ids "
+                "in a set if you like, but walk inputs in the order f.inputs lists them",
+            "test_a_long_chain_does_not_hit_the_recursion_limit":
+                "an explicit stack, not recursion",
+            "test_graph_is_freed_after_backward":
+                "does your walk or order keep references (in a global, a default argument) "
+                "after it returns?",
+        }
+        return report + (f"\n  hint: {hints[name]}" if name in hints else "")
+
+
+# ---------------------------------------------------------------------------------------
 # The exercises, in class order
 # ---------------------------------------------------------------------------------------
 EXERCISES = [
@@ -996,6 +1683,16 @@ EXERCISES = [
                       "CycleGAN's G/F objective: which term reaches which mapping"),
     ConditionalInputExercise("17_conditional_input", "conditional_input",
                              "the cGAN's D input: one-hot width, planes, x's gradient"),
+    IterationExercise("18_gan_iteration", "train_iteration",
+                      "Algorithm 1: D's step, then G's, bit for bit", k=1,
+                      function="train_iteration"),
+    IterationExercise("19_k_step_loop", "train_iteration",
+                      "k D steps per G step, each with fresh data and z", k=3,
+                      function="train_iteration"),
+    CriticExercise("20_wgan_critic", "critic_step",
+                   "WGAN's critic: its loss, RMSprop, clip after the step"),
+    WalkExercise("21_backward_walk", "the backward walk",
+                 "the engine's walk: an explicit stack, gradients summed"),
 ]
 
 
@@ -1171,6 +1868,9 @@ SAMPLES = [
      "tanh", "gy * (1 - y * y)", "-gy * (1 - y * y)"),
     ("A broadcast gradient not summed back (`return gy, gy` in the broadcast add):",
      "broadcast_add", "return F.sum_to(gy, a.shape), F.sum_to(gy, b.shape)", "return gy, gy"),
+    ("A training step checked optimizer step by optimizer step: exercise 18 with the fake not "
+     "detached in D's step (`fake = G(z_d)`):",
+     "gan_iteration", "fake = G(z_d).detach()", "fake = G(z_d)"),
 ]
 
 

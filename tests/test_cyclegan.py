@@ -78,11 +78,17 @@ def test_registered_with_presets_that_follow_zhu_et_al():
     assert (paper.channels, paper.n_residual, paper.d_channels, paper.d_layers) == (64, 9, 64, 3)
     assert (paper.batch_size, paper.epochs, paper.decay_from, paper.upsample) == \
         (1, 200, 0.5, "transpose")
+    # the paper's objective has no semantic term; the digits' default adds CyCADA's
+    assert paper.lambda_sem == CycleGAN.PRESETS["plain"].lambda_sem == 0.0
+    assert CycleGAN.PRESETS["default"].lambda_sem > 0
+    assert CycleGAN.PRESETS["plain"] == CycleGANConfig(
+        **{**vars(CycleGAN.PRESETS["default"]), "lambda_sem": 0.0})
 
 
 @pytest.mark.parametrize("field, value", [("upsample", "bilinear"), ("gan_loss", "wgan"),
                                           ("lambda_cyc", -1.0), ("pool_size", -1),
-                                          ("n_residual", -1), ("decay_from", 1.5)])
+                                          ("n_residual", -1), ("decay_from", 1.5),
+                                          ("lambda_sem", -0.5)])
 def test_a_bad_setting_is_refused_in_one_line(field, value):
     with pytest.raises(ConfigError, match=f"^{field}=") as info:
         CycleGAN(tiny(**{field: value}))

@@ -31,26 +31,26 @@ def planted(tmp_path, name: str, right: str, wrong: str) -> str:
     return result.report
 
 
-def test_seventeen_exercises_each_a_blank_and_a_solution():
+def test_the_exercises_each_a_blank_and_a_solution():
     assert [e.stem for e in exercises.EXERCISES] == [
         "01_sigmoid", "02_tanh", "03_softplus", "04_leaky_relu", "05_matmul",
         "06_broadcast_add", "07_mean_axis", "08_log_softmax", "09_linear",
         "10_bce_with_logits", "11_lsgan_loss", "12_cycle_loss", "13_gradient_penalty",
-        "14_conv2d", "15_conv_transpose", "16_cyclegan_objective", "17_conditional_input"]
+        "14_conv2d", "15_conv_transpose", "16_cyclegan_objective", "17_conditional_input",
+        "18_gan_iteration", "19_k_step_loop", "20_wgan_critic", "21_backward_walk"]
     for name in NAMES:
         blank = source(name, "exercises")
-        assert blank.count("# YOUR CODE HERE") == 1 and "raise NotImplementedError(" in blank
+        # the walk has two halves to write, each marked
+        assert blank.count("# YOUR CODE HERE") == (2 if name == "backward_walk" else 1)
+        assert "raise NotImplementedError(" in blank
         assert f"make check EX={name}" in blank and f"python -m scratchgan check {name}" in blank
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_solution_is_the_exercise_filled_in(name):
     blank = source(name, "exercises")
-    assert source(name).startswith(blank[:blank.index("        # YOUR CODE HERE")
-                                         if name not in ("gradient_penalty",
-                                                         "cyclegan_objective",
-                                                         "conditional_input")
-                                         else blank.index("    # YOUR CODE HERE")])
+    mark = blank.index("# YOUR CODE HERE")
+    assert source(name).startswith(blank[:blank.rindex("\n", 0, mark) + 1])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -68,6 +68,9 @@ def test_the_blank_fails_and_says_what_to_expect(name):
     assert "not written yet" in result.report and "it should" in result.report
     if name == "conv_transpose":                  # a forward: the output it should give
         assert "y = " in result.report and "F.conv_transpose2d" in result.report
+    elif name in ("gan_iteration", "k_step_loop", "wgan_critic", "backward_walk"):
+        # compared step by step instead
+        assert "no central differences" in " ".join(result.report.split())
     elif name != "gradient_penalty":              # the gradient, for gy = 1: numbers
         assert "dL/d" in result.report and "central differences" in result.report
 
@@ -161,6 +164,54 @@ CLASSIC_MISTAKES = {   # mistake: (exercise, right code, planted mistake, what t
     "a conditional input cut off from x": (
         "conditional_input", "F.concatenate([x, e_y]", "F.concatenate([sg.Tensor(x.data), e_y]",
         ["PASS value", "no gradient reaches x", "not x.data"]),
+    # Algorithm 1, graded step by step against MLPGAN.train_step
+    "a fake not detached in D's step": (
+        "gan_iteration", "fake = G(z_d).detach()", "fake = G(z_d)",
+        ["FAIL iteration 1: D's step", "L_D was backpropagated into G",
+         "the fake was not detached"]),
+    "a missing zero_grad in D's step": (
+        "gan_iteration", "    opt_d.zero_grad()\n", "",
+        ["PASS iteration 1: G's step", "FAIL iteration 2: D's step",
+         "the right gradient plus the one left from the step before",
+         "a missing opt_d.zero_grad()"]),
+    "a missing zero_grad in G's step": (
+        "gan_iteration", "        opt_g.zero_grad()\n", "",
+        ["FAIL iteration 2: G's step", "a missing opt_g.zero_grad()"]),
+    "D's weights updated in G's step": (
+        "gan_iteration", "    opt_g.step()\n", "    opt_g.step()\n    opt_d.step()\n",
+        ["opt_d.step() opt_g.step() opt_d.step()",
+         "D's weights were updated in G's step", "nn.frozen(D)"]),
+    "the k-step loop with one z for every D step": (
+        "k_step_loop", "        fake = G(sample_z(n)).detach()",
+        "        z = sample_z(n) if real is real_batches[0] else z\n"
+        "        fake = G(z).detach()",
+        ["D's step 2 of 3", "made its fakes from a z an earlier step used",
+         "draw a fresh z = sample_z(n) inside the loop"]),
+    "the k-step loop on one real batch": (
+        "k_step_loop", "    for real in real_batches:", "    for real in [real_batches[0]] * 3:",
+        ["D's step 2 of 3", "judged real batch 1, not batch 2", "real_batches[1] for step 2"]),
+    # a WGAN critic step with clipping
+    "clipping the weights but not the biases": (
+        "wgan_critic", "    for p in D.parameters():  ",
+        "    for p in [p for p in D.parameters() if p.ndim > 1]:  ",
+        ["b1, b2 hold values outside", "clipped the weights but not the biases"]),
+    "clipping the biases but not the weights": (
+        "wgan_critic", "    for p in D.parameters():  ",
+        "    for p in [p for p in D.parameters() if p.ndim == 1]:  ",
+        ["W1, W2 hold values outside", "clipped the biases but not the weights"]),
+    "a critic loss with its sign flipped": (
+        "wgan_critic", "D(fake).mean() - D(real).mean()", "D(real).mean() - D(fake).mean()",
+        ["your loss is 0.", "it should be -0.", "sign flipped"]),
+    # the engine's backward walk
+    "a node visited twice": (
+        "backward_walk", "        if id(f) in visited:  ", "        if False:  ",
+        ["lists Add more than once", "a node visited twice", "skipped the engine's own tests"]),
+    "gradients overwritten, not accumulated": (
+        "backward_walk", "grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx",
+        "grads[id(x)] = gx", ["dc/da is [2.0, -4.0, 1.0]", "gradients not accumulated"]),
+    "producers before consumers": (
+        "backward_walk", "    return order[::-1]  ", "    return order  ",
+        ["wrong order", "reverse it"]),
 }
 
 
@@ -360,3 +411,68 @@ def test_the_readme_shows_the_reports_the_checker_prints():
     stale = readme.replace(generated, generated.replace("its sign is flipped", "well done"))
     assert stale != readme
     assert exercises.readme_with_samples(stale) == readme      # the check can fail
+
+
+def test_a_recursive_order_hits_the_recursion_limit(tmp_path):
+    recursive = (
+        "def topological_order(roots):\n"
+        "    order, seen = [], set()\n\n"
+        "    def visit(f):\n"
+        "        if id(f) not in seen:\n"
+        "            seen.add(id(f))\n"
+        "            for x in f.inputs:\n"
+        "                if x.creator is not None:\n"
+        "                    visit(x.creator)\n"
+        "            order.append(f)\n"
+        "    for r in roots:\n"
+        "        visit(r.creator)\n"
+        "    return order[::-1]\n\n\n")
+    text = source("backward_walk")
+    start, end = text.index("def topological_order"), text.index("def backward_walk")
+    path = tmp_path / "21_backward_walk.py"
+    path.write_text(text[:start] + recursive + text[end:])
+    report = " ".join(exercises.check_here("backward_walk", path=path).report.split())
+    assert "PASS order: every function once" in report
+    assert "FAIL order: a chain of 10,000 ops" in report and "recursion limit" in report
+    assert "an explicit stack" in report
+
+
+def test_the_walk_check_runs_the_engines_tests_on_the_students_walk(tmp_path):
+    """A walk that passes the check's own small graphs but drops the last function of a long
+    one: only the engine's tests can catch it, and the report names the one that does."""
+    report = planted_all(tmp_path, "backward_walk", {
+        "    for f in order:\n        y = f.output":
+            "    for f in (order[:-1] if len(order) > 100 else order):\n        y = f.output"})
+    assert "PASS walk: b = a + a" in report
+    assert "PASS engine's test node_used_twice_collects_both_gradients" in report
+    assert "FAIL engine's test a_long_chain_does_not_hit_the_recursion_limit" in report
+
+
+def test_the_iteration_check_says_bit_for_bit_or_rounding(tmp_path):
+    assert "bit for bit" in exercises.check_here("gan_iteration", solution=True).report
+    text = source("gan_iteration").replace("logits = D(F.concatenate([real, fake]))",
+                                           "logits = F.concatenate([D(real), D(fake)])")
+    path = tmp_path / "18_gan_iteration.py"
+    path.write_text(text)
+    result = exercises.check_here("gan_iteration", path=path)
+    assert result.passed, result.report
+    assert "bit for bit" not in result.report and "to rounding" in result.report
+
+
+def test_clipping_before_the_critics_step_gets_its_hint(tmp_path):
+    report = planted_all(tmp_path, "wgan_critic", {
+        "    opt_d.step()\n": "",
+        "    return loss": "    opt_d.step()\n    return loss"})
+    assert "hold values outside [−c, c]" in report
+    assert "you clipped before opt_d.step()" in report
+
+
+def test_gs_step_inside_the_k_step_loop_gets_its_hint(tmp_path):
+    report = planted_all(tmp_path, "k_step_loop", {
+        "    with nn.frozen(D):": "        with nn.frozen(D):",
+        "        g_loss = losses": "            g_loss = losses",
+        "        opt_g.zero_grad()": "            opt_g.zero_grad()",
+        "        g_loss.backward()": "            g_loss.backward()",
+        "    opt_g.step()\n": "        opt_g.step()\n"})
+    assert "opt_d.step() opt_g.step() opt_d.step() opt_g.step()" in report
+    assert "G stepped inside D's loop" in report

@@ -161,9 +161,12 @@ def test_dcgan_initialises_from_n_0_0_02():
 
 
 def test_dcgan_presets_follow_radford_et_al():
-    for cfg in DCGAN.PRESETS.values():
-        assert (cfg.lr_g, cfg.lr_d, cfg.betas, cfg.init_std) == (2e-4, 2e-4, (0.5, 0.999), 0.02)
-    assert DCGAN.PRESETS["paper"].channels == 64
+    paper, default = DCGAN.PRESETS["paper"], DCGAN.PRESETS["default"]
+    assert (paper.lr_g, paper.lr_d, paper.betas, paper.init_std) == (2e-4, 2e-4, (0.5, 0.999), 0.02)
+    assert (paper.channels, paper.batch_size) == (64, 64)
+    # the default keeps the paper's init and betas; it doubles batch and learning rate
+    assert (default.betas, default.init_std) == (paper.betas, paper.init_std)
+    assert default.lr_g / paper.lr_g == default.batch_size / paper.batch_size == 2
 
 
 def test_a_discriminator_with_batchnorm_judges_real_and_fake_batches_apart(images):
