@@ -279,9 +279,11 @@ for (lambda_cyc, seed), (pi, own, back, _) in runs.items():
 # as $x$'s label, $\mathcal L_\text{sem} = -\mathbb E_x \log f_X(G(x))[\ell(x)]$, a
 # cross-entropy. A $G$ that turns every 4 into a 9 (and an $F$ that turns it back) is
 # perfectly cycle-consistent, and $f_X$ reads that 9 as a 9. The model has it as
-# `CycleGANConfig(lambda_sem=…)` (0 by default, since it needs $X$'s labels) and
-# `semantic_loss`; this lesson does not train it. The check below only confirms that
-# `semantic_loss` is that cross-entropy.
+# `lambda_sem` and `semantic_loss`: the `"default"` preset of `python -m scratchgan train
+# cyclegan` turns it on, at the price of using $X$'s labels (docs/cyclegan.md has its
+# runs), while the `"plain"` preset, the one this lesson takes apart, is the paper's
+# objective alone. The check below only confirms that `semantic_loss` is that
+# cross-entropy.
 
 # %%
 logits, labels = np.random.default_rng(1).standard_normal((5, 10)), np.array([4, 9, 0, 4, 7])
