@@ -358,7 +358,7 @@ save_figure(fig, "04_batchnorm")
 #    weight with `nn.init.kaiming_normal_(layer.weight, a=0.2)` and compare.
 # 2. Stack five `nn.Sigmoid()` layers and use `sg.grad` to get the derivative of the output
 #    with respect to the input at $x = 0$. Compare with $(1/4)^5$: why is it smaller
-#    still? Do the same with five `nn.LeakyReLU(0.2)`.
+#    still? Do the same with five `nn.LeakyReLU(0.2)`, at $x = 1$ and at $x = -1$.
 # 3. Set `momentum=0.5` in the `BatchNorm1d` of section 4. How many batches does the
 #    running mean now need to get within 0.3 of 5? Derive the number from
 #    $(1 - m)^t$ and check it.
