@@ -139,18 +139,21 @@ best = {dtype: err.min() for dtype, err in central.items()}
 slope_central = fitted_slope(epsilons, central["float64"], 1e-4, 1e-1)
 slope_forward = fitted_slope(epsilons, forward, 1e-6, 1e-2)
 at_default = central["float64"][np.argmin(np.abs(epsilons - 1e-6))]
+at_default32 = central["float32"][np.argmin(np.abs(epsilons - 1e-6))]
 best_eps32 = epsilons[np.argmin(central["float32"])]
 print(f"slope of the central difference (float64, large ε): {slope_central:.2f}")
 print(f"slope of the forward difference (float64):          {slope_forward:.2f}")
 print(f"best error, float32: {best['float32']:.1e} (at ε = {best_eps32:.0e}; "
       f"theory: ε* ≈ {(3 * np.finfo(np.float32).eps / 2 * t / f3) ** (1 / 3):.0e})")
 print(f"best error, float64: {best['float64']:.1e}")
-print(f"float64 error at ε = 1e-6: {at_default:.1e}")
+print(f"error at ε = 1e-6: float64 {at_default:.1e}, float32 {at_default32:.1e} "
+      f"(the derivative is {exact:.3f})")
 assert 1.9 < slope_central < 2.1                # O(ε²)
 assert 0.9 < slope_forward < 1.1                # O(ε)
 assert best["float32"] > 100 * best["float64"]  # float32 cannot get close
 assert 1e-4 < best_eps32 < 1e-1                 # float32's best step is large
 assert at_default < 1e-9                        # float64 at ε = 1e-6: 9+ digits
+assert at_default32 > 0.005                     # float32: wrong in the second digit
 
 # %% [markdown]
 # ## 3. Checking a whole tensor function: `sg.gradcheck`
@@ -298,8 +301,8 @@ print("Bump.backward passes gradcheck")
 # A leaky ReLU is $y = x$ for $x > 0$ and $y = 0.2x$ otherwise, so $dy/dx$ is 1 or 0.2. The
 # backward below forgets the 0.2 branch. Now only some elements are off, and the map shows
 # which. Compare it with the signs of the input: the `x` marks sit exactly where $x < 0$.
-# (The hint notices only that the ratio is the same, 0, on every failing element; the map is
-# the clearer clue here.)
+# (The hint says that the analytic gradient is zero exactly where it is off, a dropped
+# branch; the map says which branch.)
 #
 # Keep inputs away from kinks: within $\epsilon$ of $x = 0$ the central difference straddles
 # the corner and measures a slope between 0.2 and 1, and the check fails for a correct
@@ -324,9 +327,12 @@ try:
     raise AssertionError("gradcheck should have caught the missing 0.2")
 except sg.GradcheckError as err:
     print(err)
+    map_rows = str(err).split("x = off, . = right)\n")[1].splitlines()[:len(leaky_in)]
 print("\nwhere the input is negative (− = negative, + = positive)")
 for row in leaky_in:
     print("    " + " ".join("−" if v < 0 else "+" for v in row))
+off = np.array([[mark == "x" for mark in row.split()] for row in map_rows])
+assert np.array_equal(off, leaky_in < 0)              # off exactly where x < 0
 
 assert sg.gradcheck(lambda x: F.leaky_relu(x, 0.2), [leaky_in])
 print("\nscratchgan's F.leaky_relu passes")

@@ -603,8 +603,8 @@ save_figure(fig, "05_saturating_vs_nonsaturating")
 # ## Try this
 #
 # 1. Give the generator Adam (`optim.Adam(G.parameters(), lr=0.02, betas=(0.5, 0.999))`)
-#    and train both losses again. The gap between them nearly closes. Why? (Lesson 4,
-#    section 7: what does Adam do to a gradient's scale?)
+#    and train both losses again. The gap between them nearly closes. Why? (Lesson 4b,
+#    section 3: what does Adam do to a gradient's scale?)
 # 2. Set `head_start=1000` in `train_gan`. How long does the saturating loss stall now, and
 #    what is the mean $D(G(z))$ while it does?
 # 3. Fix $p_g = \mathcal N(4, 3^2)$: same mean as the data, but too wide. Predict the shape of

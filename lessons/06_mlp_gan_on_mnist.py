@@ -126,7 +126,7 @@ print("D =", gan.D, f"\n{gan.D.num_parameters():,} parameters")
 # The gradient flows *through* $D$ to $G$'s weights; inside `nn.frozen(gan.D)` no gradient
 # is computed for $D$'s own weights, which this step must not change.
 #
-# Each step is `zero_grad()`, `backward()`, `step()` (Adam, lesson 4). The paper used
+# Each step is `zero_grad()`, `backward()`, `step()` (Adam, lesson 4b). The paper used
 # $k = 1$ in its experiments and left $k$ as a knob: more D steps keep $D$ nearer its
 # optimum $D^*$ (lesson 5), at $k$ times the cost. We write the iteration for any $k$ and
 # run it with $k = 2$ beside a twin GAN with the same weights and the same random numbers

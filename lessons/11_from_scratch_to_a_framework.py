@@ -289,7 +289,7 @@ if HAVE_TORCH:
 #
 # `optim.Adam(params, lr=4e-4, betas=(0.5, 0.999))` and
 # `torch.optim.Adam(params, lr=4e-4, betas=(0.5, 0.999))` both default to
-# $\varepsilon = 10^{-8}$ and implement the same update (lesson 4):
+# $\varepsilon = 10^{-8}$ and implement the same update (lesson 4b):
 #
 # $$m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
 #   \theta \leftarrow \theta - \frac{\eta}{1-\beta_1^t}\,

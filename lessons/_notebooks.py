@@ -28,7 +28,7 @@ def main(wanted: list[str]) -> int:
               "pip install -e '.[lessons]'")
         return 1
     OUT.mkdir(parents=True, exist_ok=True)
-    lessons = sorted(p for p in LESSONS.glob("[0-9][0-9]_*.py")
+    lessons = sorted(p for p in LESSONS.glob("[0-9][0-9]*_*.py")
                      if not wanted or p.name[:2] in wanted)
     for path in lessons:
         start = time.perf_counter()

@@ -14,7 +14,13 @@ import pytest
 pytestmark = pytest.mark.host_only
 
 LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
-LESSONS = sorted(p.name for p in LESSONS_DIR.glob("[0-9][0-9]_*.py"))
+LESSONS = sorted(p.name for p in LESSONS_DIR.glob("[0-9][0-9]*_*.py"))   # 04b_… too
+
+# Fast mode's budget is 30 s a lesson on two cores; the limit here is a loose multiple of it,
+# for machines shared with other work, so that only a lesson far over its budget fails.
+FAST_BUDGET_S = 30
+TIMEOUT_S = 4 * FAST_BUDGET_S
+ALLOWANCE_S = {"07_mode_collapse_wgan_packing.py": 300}    # not yet brought within budget
 
 
 def test_there_are_lessons():
@@ -26,8 +32,13 @@ def test_lesson_runs_in_fast_mode(lesson, tmp_path):
     env = dict(os.environ, SCRATCHGAN_FAST="1", SCRATCHGAN_OFFLINE="1", MPLBACKEND="Agg",
                SCRATCHGAN_BACKEND=os.environ.get("SCRATCHGAN_BACKEND", "numpy"),
                PYTHONPATH=str(LESSONS_DIR.parent))
-    result = subprocess.run([sys.executable, str(LESSONS_DIR / lesson)], env=env,
-                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    timeout = ALLOWANCE_S.get(lesson, TIMEOUT_S)
+    try:
+        result = subprocess.run([sys.executable, str(LESSONS_DIR / lesson)], env=env,
+                                cwd=tmp_path, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{lesson} ran past {timeout} s in fast mode (its budget: "
+                    f"{FAST_BUDGET_S} s on two cores)", pytrace=False)
     assert result.returncode == 0, (f"{lesson} failed (exit {result.returncode}):\n"
                                     f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     assert "what you should now be able to do" in (LESSONS_DIR / lesson).read_text().lower()
