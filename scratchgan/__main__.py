@@ -200,6 +200,7 @@ def cmd_train(args) -> int:
         raise ConfigError(f"one iteration of {args.model} takes {model.samples_per_step} "
                           f"training items (batch_size={cfg.batch_size}), but the data has "
                           f"{len(data)}")
+    model.check_data(data)
     if not args.resume and args.overwrite:
         replace_run_folder(out)
     how = "resumed from its checkpoint" if args.resume else f"preset {args.preset or 'default'}"

@@ -399,7 +399,8 @@ def test_without_a_test_split_training_pairs_spread_over_it_are_held_out(monkeyp
 def test_the_command_line_trains_samples_evaluates_and_resumes(fake_data, tmp_path):
     out = tmp_path / "run"
     sets = [a for k, v in TINY.items() if k != "epochs" for a in ("--set", f"{k}={v}")]
-    assert cli_main(["train", "cyclegan", "--out", str(out), "--epochs", "1", *sets]) == 0
+    assert cli_main(["train", "cyclegan", "--out", str(out), "--epochs", "1", "--preset",
+                     "plain", *sets]) == 0
     _, meta = read_checkpoint(out)
     assert meta["model"] == "cyclegan" and meta["epoch"] == 1
     assert "cycle_l1_x_to_y" in json.loads((out / "metrics.json").read_text())["evaluation"]
@@ -514,3 +515,14 @@ def test_the_semantic_classifier_learns_x_alone_and_is_not_the_judge(monkeypatch
     judge = md.get_domain_classifier("ink", xa, la, xb, lb)[0]
     assert not all(np.array_equal(B.to_numpy(a.data), B.to_numpy(b.data))
                    for a, b in zip(judge.parameters(), semantic.parameters()))
+
+
+@pytest.mark.host_only
+def test_the_semantic_term_on_data_without_labels_is_refused_before_any_work(
+        fake_data, tmp_path, capsys):
+    out = tmp_path / "run"
+    sets = [a for k, v in TINY.items() if k != "epochs" for a in ("--set", f"{k}={v}")]
+    assert cli_main(["train", "cyclegan", "--out", str(out), "--epochs", "1", *sets]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: lambda_sem=1.0:") and "--preset plain" in err
+    assert "\n" not in err and not out.exists()

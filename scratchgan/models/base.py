@@ -11,6 +11,8 @@ model only through this contract, so a model file holds only what differs betwee
     load_data(cfg)  the training data as a host array (or anything indexable by an array of
                     indices, with a length): the loop draws the order and slices it
     samples_per_step   how many items of the data one ``train_step`` consumes
+    check_data(data)   refuse (ConfigError, one line) data this configuration cannot train
+                    on, before any work starts
     train_step(batch)  one iteration on ``data[indices]``; returns {key: 0-d device array or
                     float}: the loop reads them back to the host only every few iterations,
                     so the step itself makes no device→host transfer
@@ -48,6 +50,9 @@ class Model:
     @property
     def samples_per_step(self) -> int:
         return self.cfg.batch_size
+
+    def check_data(self, data) -> None:
+        pass
 
     def set_epoch(self, epoch: int) -> None:
         pass

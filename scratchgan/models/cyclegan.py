@@ -37,6 +37,7 @@ from ..autograd import Tensor, no_grad
 from ..backend import numpy as np
 from ..config import Config, require_adam, require_choice, require_float, require_int
 from ..data.mnist import scale_batch
+from ..errors import ConfigError
 from .base import Model, to_uint8
 from .dcgan import dcgan_init_
 
@@ -343,6 +344,14 @@ class CycleGAN(Model):
         data.domains = domains           # with labels, for the evaluation
         data.names = ("MNIST", "mfeat-pix")
         return data
+
+    def check_data(self, data) -> None:
+        """The semantic term needs X's labels (and the domains its classifier learns from)."""
+        if self.cfg.lambda_sem > 0 and (getattr(data, "x_labels", None) is None
+                                        or getattr(data, "domains", None) is None):
+            raise ConfigError(f"lambda_sem={self.cfg.lambda_sem}: the semantic term needs X's "
+                              f"labels, and this data has none; --preset plain (or --set "
+                              f"lambda_sem=0) trains without it")
 
     def held_out_data(self):
         """The data's test split (``data.test``) where it has one, else the training data:
