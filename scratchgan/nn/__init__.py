@@ -7,6 +7,7 @@
     norm2d.py   BatchNorm2d, InstanceNorm2d
     image.py    ConvTranspose2d, AvgPool2d, Upsample, ReflectionPad2d, Unflatten
     spectral_norm.py  SpectralNormLinear (W / σ(W), Miyato et al. 2018)
+    maxout.py   Maxout (the largest of k linear pieces; PacGAN's discriminator)
     init.py     normal_, xavier_*, kaiming_* (as ``nn.init``)
 """
 from . import init
@@ -25,3 +26,7 @@ from .norm2d import BatchNorm2d, InstanceNorm2d  # noqa: E402
 
 __all__ += ["ConvTranspose2d", "AvgPool2d", "Upsample", "ReflectionPad2d", "Unflatten",
             "BatchNorm2d", "InstanceNorm2d"]
+
+from .maxout import Maxout  # noqa: E402
+
+__all__ += ["Maxout"]
