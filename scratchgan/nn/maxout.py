@@ -1,10 +1,12 @@
 """Maxout (Goodfellow et al. 2013): each unit is the largest of k linear pieces.
 
-    y_j = max_{i=1..k} (W_{ji} · x + b_{ji})        W: (out·k, in), b: (out·k,)
+    y_j = max_{i=1..k} (W_{ij} · x + b_{ij})        W: (k·out, in), b: (k·out,)
 
-One Linear to out·k numbers, a reshape to (N, out, k), a max over the last axis: the
+One Linear to k·out numbers, a reshape to (N, k, out), a max over the pieces' axis: the
 gradient reaches only the winning piece of each unit (``F.max``'s backward), and since the
-max is built from differentiable ops, so does the gradient of the gradient.  PacGAN's
+max is built from differentiable ops, so does the gradient of the gradient.  The pieces sit on
+the middle axis, not the last: a max over a short last axis of stride 1 runs ~30 times
+slower in NumPy than the same max taken across contiguous rows.  PacGAN's
 discriminator is three such layers (200 units × 5 pieces) and a Linear.
 """
 from __future__ import annotations
@@ -25,8 +27,8 @@ class Maxout(Module):
         self.linear = Linear(in_features, out_features * pieces, dtype=dtype)
 
     def forward(self, x: Tensor) -> Tensor:
-        pieces = self.linear(x)                                       # (N, out·k)
-        return F.max(pieces.reshape(x.shape[0], self.out_features, self.pieces), axis=2)
+        pieces = self.linear(x)                                       # (N, k·out)
+        return F.max(pieces.reshape(x.shape[0], self.pieces, self.out_features), axis=1)
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, pieces={self.pieces}"

@@ -40,7 +40,7 @@ def test_forward_is_the_largest_piece(backend, rng):
     layer = nn.Maxout(3, 4, pieces=5, dtype=F64)
     x = rng.standard_normal((7, 3))
     W, b = layer.linear.weight.numpy(), layer.linear.bias.numpy()
-    expected = (x @ W.T + b).reshape(7, 4, 5).max(axis=2)
+    expected = (x @ W.T + b).reshape(7, 5, 4).max(axis=1)      # row i·out + j: piece i, unit j
     y = layer(sg.tensor(B.xp.asarray(x)))
     assert y.shape == (7, 4)
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-12)
@@ -50,11 +50,11 @@ def test_gradient_reaches_only_the_winning_pieces(backend, rng):
     layer = nn.Maxout(2, 3, pieces=4, dtype=F64)
     x = rng.standard_normal((1, 2))
     layer(sg.tensor(B.xp.asarray(x))).sum().backward()
-    g_bias = layer.linear.bias.grad.numpy().reshape(3, 4)
+    g_bias = layer.linear.bias.grad.numpy().reshape(4, 3)                  # (pieces, units)
     W, b = layer.linear.weight.numpy(), layer.linear.bias.numpy()
-    winners = (x @ W.T + b).reshape(3, 4).argmax(axis=1)
-    expected = np.zeros((3, 4))
-    expected[np.arange(3), winners] = 1.0
+    winners = (x @ W.T + b).reshape(4, 3).argmax(axis=0)
+    expected = np.zeros((4, 3))
+    expected[winners, np.arange(3)] = 1.0
     np.testing.assert_array_equal(g_bias, expected)
 
 
