@@ -35,21 +35,39 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import backend, losses, nn, optim
 from . import functional as F
 from .autograd import Tensor, no_grad
 from .backend import numpy as np
-from .config import require, require_int
+from .config import require, require_float, require_int
 from .data.toy2d import (PACGAN_GRID, PACGAN_RING, grid_centres, grid_of_gaussians,
                          pacgan_scores, ring_centres, ring_of_gaussians)
 from .errors import ConfigError
 
-Z_DIM, G_HIDDEN, D_HIDDEN, PIECES, INIT_STD = 2, 400, 200, 5, 0.02
+Z_DIM, PIECES, INIT_STD = 2, 5, 0.02
 BATCH, EVAL_SAMPLES = 100, 2500
 DEFAULT_ITERATIONS = 2000
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The networks' widths and the schedule: PacGAN's by default.  A smaller setup (as
+    lesson 07's fast mode uses) changes these numbers only, never the contestants."""
+    g_hidden: int = 400             # G: 4 hidden layers this wide
+    d_hidden: int = 200             # D: 3 Maxout layers of this many units (5 pieces each)
+    lr_scale: float = 1.0           # every contestant's learning rate times this
+    decay_from: float = 1.0         # < 1: both lrs decay linearly to 0 from this fraction
+                                    # of the G steps on (PacGAN: none)
+
+
+PACGAN_SETUP = Setup()
+SETUPS = {"pacgan": PACGAN_SETUP,
+          # 128-wide networks at 5× the learning rates, decayed over the second half: the
+          # same contestants at a size two cores train in seconds (lesson 07's)
+          "small": Setup(g_hidden=128, d_hidden=128, lr_scale=5.0, decay_from=0.5)}
 
 
 @dataclass(frozen=True)
@@ -105,28 +123,30 @@ def _normal_init(module: nn.Module) -> nn.Module:
     return module
 
 
-def make_generator() -> nn.Module:
-    """z (N, 2) → 4 × [Linear 400 without bias, BatchNorm, ReLU] → Linear 2."""
+def make_generator(hidden: int = 400) -> nn.Module:
+    """z (N, 2) → 4 × [Linear 400 without bias, BatchNorm, ReLU] → Linear 2.
+
+    BatchNorm's running statistics move by 0.05 a step, as in PacGAN's code."""
     layers, width = [], Z_DIM
     for _ in range(4):
-        layers += [nn.Linear(width, G_HIDDEN, bias=False), nn.BatchNorm1d(G_HIDDEN, momentum=0.05),
+        layers += [nn.Linear(width, hidden, bias=False), nn.BatchNorm1d(hidden, momentum=0.05),
                    nn.ReLU()]
-        width = G_HIDDEN
-    return _normal_init(nn.Sequential(*layers, nn.Linear(G_HIDDEN, 2)))
+        width = hidden
+    return _normal_init(nn.Sequential(*layers, nn.Linear(hidden, 2)))
 
 
-def make_discriminator(pack: int = 1) -> nn.Module:
+def make_discriminator(pack: int = 1, hidden: int = 200) -> nn.Module:
     """x (N, 2·pack) → 3 × Maxout(200 units, 5 pieces) → Linear 1 (a logit, or a critic's score)."""
-    return _normal_init(nn.Sequential(nn.Maxout(2 * pack, D_HIDDEN, PIECES),
-                                      nn.Maxout(D_HIDDEN, D_HIDDEN, PIECES),
-                                      nn.Maxout(D_HIDDEN, D_HIDDEN, PIECES),
-                                      nn.Linear(D_HIDDEN, 1)))
+    return _normal_init(nn.Sequential(nn.Maxout(2 * pack, hidden, PIECES),
+                                      nn.Maxout(hidden, hidden, PIECES),
+                                      nn.Maxout(hidden, hidden, PIECES),
+                                      nn.Linear(hidden, 1)))
 
 
-def _optimizer(c: Contestant, params):
+def _optimizer(c: Contestant, params, lr: float):
     if c.optimizer == "rmsprop":
-        return optim.RMSprop(params, lr=c.lr)
-    return optim.Adam(params, lr=c.lr, betas=c.betas)
+        return optim.RMSprop(params, lr=lr)
+    return optim.Adam(params, lr=lr, betas=c.betas)
 
 
 def _noise(n: int) -> Tensor:
@@ -143,12 +163,14 @@ class Run:
     modes: int
     high_quality: float
     reverse_kl: float
-    seconds: float
+    seconds: float                                # wall clock
+    cpu_seconds: float                            # this process's CPU time (on a shared
+                                                  # machine the honest cost of a run)
     samples: np.ndarray = field(repr=False)       # (2500, 2): what was scored
 
 
 def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITERATIONS,
-              callback=None) -> Run:
+              callback=None, setup: Setup = PACGAN_SETUP) -> Run:
     """Train one contestant on one mixture from one seed; score 2,500 of its samples.
 
     ``callback(iteration, G, D)``, if given, runs after every G step (iteration 1, 2, …) and
@@ -156,11 +178,13 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
     """
     c = CONTESTANTS[model]
     centres, std, draw = DATASETS[dataset]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     backend.seed(seed)
     data_rng = np.random.default_rng(seed)
-    G, D = make_generator(), make_discriminator(c.pack)
-    opt_g, opt_d = _optimizer(c, G.parameters()), _optimizer(c, D.parameters())
+    G, D = make_generator(setup.g_hidden), make_discriminator(c.pack, setup.d_hidden)
+    lr = c.lr * setup.lr_scale
+    opt_g, opt_d = _optimizer(c, G.parameters(), lr), _optimizer(c, D.parameters(), lr)
+    decay_start = setup.decay_from * iterations
     n = BATCH * c.pack                       # samples per batch: 100 inputs of D
 
     def judge(x: Tensor) -> Tensor:          # (n, 2) → (n/m, 2m): m samples per input → D
@@ -169,6 +193,8 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
     if callback:
         callback(0, G, D)
     for iteration in range(1, iterations + 1):
+        if iteration > decay_start:          # linear decay: lr at decay_start, 0 at the end
+            opt_g.lr = opt_d.lr = lr * (iterations - iteration + 1) / (iterations - decay_start)
         for _ in range(c.critic_steps):                              # --- D (critic) steps
             real = Tensor(backend.xp.asarray(draw(n, data_rng)))
             with no_grad():
@@ -200,7 +226,8 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
     samples = generate(G, EVAL_SAMPLES, seed)
     scores = pacgan_scores(samples, centres, std)
     return Run(model, dataset, seed, iterations, scores.modes, scores.high_quality,
-               scores.reverse_kl, time.perf_counter() - start, samples)
+               scores.reverse_kl, time.perf_counter() - start, time.process_time() - cpu_start,
+               samples)
 
 
 def generate(G: nn.Module, n: int, seed: int) -> np.ndarray:
@@ -226,7 +253,7 @@ def summarize(runs: list[Run]) -> dict:
         summary[model] = {}
         for dataset, rs in by_dataset.items():
             row = {}
-            for metric in ("modes", "high_quality", "reverse_kl", "seconds"):
+            for metric in ("modes", "high_quality", "reverse_kl", "seconds", "cpu_seconds"):
                 values = np.array([getattr(r, metric) for r in rs], dtype=np.float64)
                 std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
                 row[metric] = (float(values.mean()), std)
@@ -246,12 +273,12 @@ def format_table(summary: dict, iterations: int) -> str:
         lines.append(f"{dataset} ({K} modes, σ = {DATASETS[dataset][1]}), {iterations} G steps, "
                      f"{EVAL_SAMPLES} samples per run")
         lines.append(f"  {'model':<26}{'modes':>14}{'high quality %':>18}{'reverse KL':>16}"
-                     f"{'s/run':>8}{'seeds':>7}")
+                     f"{'CPU s/run':>11}{'seeds':>7}")
         for model in models:
             row = summary[model][dataset]
             (m, ms), (q, qs), (kl, kls) = row["modes"], row["high_quality"], row["reverse_kl"]
             lines.append(f"  {model:<26}{m:>7.1f} ± {ms:<4.1f}{100 * q:>10.1f} ± {100 * qs:<5.1f}"
-                         f"{kl:>8.2f} ± {kls:<5.2f}{row['seconds'][0]:>8.1f}{row['seeds']:>7d}")
+                         f"{kl:>8.2f} ± {kls:<5.2f}{row['cpu_seconds'][0]:>11.1f}{row['seeds']:>7d}")
             if model in ANCHORS:
                 pm, pq, pkl = ANCHORS[model][dataset]
                 lines.append(f"  {'  PacGAN Table 1':<26}{pm:>7.1f}{'':7}{pq:>10.1f}{'':8}"
@@ -260,8 +287,9 @@ def format_table(summary: dict, iterations: int) -> str:
     return "\n".join(lines).rstrip("\n")
 
 
-def scatter_figure(runs: list[Run], path: Path, max_seeds: int = 5) -> Path:
-    """One model's samples: a row per mixture, a column per seed (up to max_seeds)."""
+def scatter_figure(runs: list[Run], max_seeds: int = 5):
+    """One model's samples: a row per mixture, a column per seed (up to max_seeds); the
+    matplotlib figure, for the caller to save."""
     from .viz import plt
     datasets = [d for d in DATASETS if any(r.dataset == d for r in runs)]
     seeds = sorted({r.seed for r in runs})[:max_seeds]
@@ -280,9 +308,7 @@ def scatter_figure(runs: list[Run], path: Path, max_seeds: int = 5) -> Path:
     fig.suptitle(f"{CONTESTANTS[runs[0].model].title}, {runs[0].iterations} G steps "
                  f"(modes captured, high-quality share)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def parse_list(flag: str, text: str, known) -> list[str]:
@@ -295,14 +321,18 @@ def parse_list(flag: str, text: str, known) -> list[str]:
 
 def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
                   iterations: int = DEFAULT_ITERATIONS, out: Path | None = None,
-                  log=print) -> tuple[list[Run], dict]:
+                  setup: Setup = PACGAN_SETUP, log=print) -> tuple[list[Run], dict]:
     """Every (model, dataset, seed) run; the summary; with ``out``: JSON and a figure per model."""
     require_int("--seeds", seeds)
     require_int("--iterations", iterations)
+    require_int("g_hidden", setup.g_hidden)
+    require_int("d_hidden", setup.d_hidden)
+    require_float("--lr-scale", setup.lr_scale, 0, 1e4, low_open=True)
+    require_float("--decay-from", setup.decay_from, 0, 1)
     for name in models:
-        require(name in CONTESTANTS, "--models", name, ", ".join(CONTESTANTS))
+        require(name in CONTESTANTS, "--models", name, "one of " + ", ".join(CONTESTANTS))
     for name in datasets:
-        require(name in DATASETS, "--datasets", name, ", ".join(DATASETS))
+        require(name in DATASETS, "--datasets", name, "one of " + ", ".join(DATASETS))
     if out is not None:
         out = Path(out)
         if out.exists() and not out.is_dir():
@@ -312,17 +342,18 @@ def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
     for model in models:
         for dataset in datasets:
             for seed in range(seeds):
-                run = train_run(model, dataset, seed, iterations)
+                run = train_run(model, dataset, seed, iterations, setup=setup)
                 runs.append(run)
                 log(f"{model:<15}{dataset:<5} seed {seed}: {run.modes:2d} modes, "
                     f"{run.high_quality:6.1%} high quality, reverse KL {run.reverse_kl:.3f}"
-                    f"  ({run.seconds:.1f} s)")
+                    f"  ({run.seconds:.1f} s, CPU {run.cpu_seconds:.1f} s)")
     summary = summarize(runs)
     wall = time.perf_counter() - start
     if out is not None:
         record = {
             "settings": {"iterations": iterations, "seeds": seeds, "models": list(models),
                          "datasets": list(datasets), "batch": BATCH, "samples": EVAL_SAMPLES,
+                         "setup": asdict(setup),
                          "contestants": {m: asdict(CONTESTANTS[m]) for m in models}},
             "wall_seconds": round(wall, 1),
             "summary": summary,
@@ -330,21 +361,31 @@ def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
             "runs": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in runs],
         }
         (out / "bench_modes.json").write_text(json.dumps(record, indent=1))
+        from .viz import plt
         for model in models:
-            scatter_figure([r for r in runs if r.model == model], out / f"{model}.png")
+            fig = scatter_figure([r for r in runs if r.model == model])
+            fig.savefig(out / f"{model}.png", dpi=90)
+            plt.close(fig)
     return runs, summary | {"_wall_seconds": wall}
 
 
 def cmd_bench_modes(args) -> int:
     models = parse_list("--models", args.models, CONTESTANTS)
     datasets = parse_list("--datasets", args.datasets, DATASETS)
+    if args.setup not in SETUPS:
+        raise ConfigError(f"--setup {args.setup!r}: choose from {', '.join(SETUPS)}")
+    setup = replace(SETUPS[args.setup], **{k: v for k, v in (("lr_scale", args.lr_scale),
+                                                           ("decay_from", args.decay_from))
+                                           if v is not None})
+    print(f"bench-modes: setup {args.setup} {setup}")
     runs, summary = run_benchmark(models, datasets, args.seeds, args.iterations,
-                                  Path(args.out))
+                                  Path(args.out), setup)
     wall = summary.pop("_wall_seconds")
     print()
     print(format_table(summary, args.iterations))
-    print(f"\n{len(runs)} runs in {wall:.0f} s; JSON and one scatter figure per model in "
-          f"{args.out}")
+    cpu = sum(run.cpu_seconds for run in runs)
+    print(f"\n{len(runs)} runs in {wall:.0f} s wall clock ({cpu:.0f} s of CPU time); JSON and "
+          f"one scatter figure per model in {args.out}")
     return 0
 
 
@@ -357,4 +398,10 @@ def add_parser(sub) -> None:
                    help=f"comma-separated, of: {', '.join(CONTESTANTS)}")
     p.add_argument("--datasets", default="ring,grid", help="ring, grid or both")
     p.add_argument("--out", default="runs/bench-modes", help="folder for the JSON and figures")
+    p.add_argument("--setup", default="pacgan", help=f"the networks' widths and schedule: "
+                   f"{'; '.join(f'{k}: {v}' for k, v in SETUPS.items())}")
+    p.add_argument("--lr-scale", type=float, default=None,
+                   help="every contestant's learning rate times this (default: the setup's)")
+    p.add_argument("--decay-from", type=float, default=None,
+                   help="decay the lrs linearly to 0 from this fraction of the run on")
     p.set_defaults(func=cmd_bench_modes)
