@@ -243,10 +243,15 @@ axes[0].set_ylabel("count")
 save_figure(fig, "07_wgan_clipped_weights")
 
 # %% [markdown]
-# The left histogram is the initialisation's doing, not training's. The right one is what
-# training left; the printed shares above say whether training pushed more weights to the
-# bounds or pulled some back inside.
-#
+# The left histogram is the initialisation's doing, not training's; the right one is what
+# training left, and the line below says which way training moved the share at the bounds.
+
+# %%
+before, after = at_bound.values()
+print(f"training {'pushed more' if after > before else 'pulled some'} of the critic's weights "
+      f"{'to' if after > before else 'back from'} ±c: {before:.1%} → {after:.1%}")
+
+# %% [markdown]
 # ## 5. WGAN-GP: a penalty on the gradient, and double backpropagation
 #
 # A differentiable $f$ is 1-Lipschitz exactly when $\lVert\nabla f\rVert \le 1$, and the

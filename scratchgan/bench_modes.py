@@ -153,6 +153,16 @@ def _noise(n: int) -> Tensor:
     return Tensor(backend.random_normal((n, Z_DIM)))
 
 
+def scheduled_lr(lr: float, iteration: int, iterations: int, decay_from: float) -> float:
+    """lr for G step ``iteration`` (1 … iterations): constant up to s = decay_from · iterations,
+    then on a straight line toward 0, lr · (iterations − iteration + 1) / (iterations − s):
+    lr at the first step after s, lr / (iterations − s) at the last (which still moves)."""
+    start = decay_from * iterations
+    if iteration <= start:
+        return lr
+    return lr * (iterations - iteration + 1) / (iterations - start)
+
+
 # --- one run -------------------------------------------------------------------------------
 @dataclass
 class Run:
@@ -184,7 +194,6 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
     G, D = make_generator(setup.g_hidden), make_discriminator(c.pack, setup.d_hidden)
     lr = c.lr * setup.lr_scale
     opt_g, opt_d = _optimizer(c, G.parameters(), lr), _optimizer(c, D.parameters(), lr)
-    decay_start = setup.decay_from * iterations
     n = BATCH * c.pack                       # samples per batch: 100 inputs of D
 
     def judge(x: Tensor) -> Tensor:          # (n, 2) → (n/m, 2m): m samples per input → D
@@ -193,8 +202,7 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
     if callback:
         callback(0, G, D)
     for iteration in range(1, iterations + 1):
-        if iteration > decay_start:          # linear decay: lr at decay_start, 0 at the end
-            opt_g.lr = opt_d.lr = lr * (iterations - iteration + 1) / (iterations - decay_start)
+        opt_g.lr = opt_d.lr = scheduled_lr(lr, iteration, iterations, setup.decay_from)
         for _ in range(c.critic_steps):                              # --- D (critic) steps
             real = Tensor(backend.xp.asarray(draw(n, data_rng)))
             with no_grad():

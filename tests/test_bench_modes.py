@@ -98,17 +98,26 @@ def test_table_shows_ours_beside_pacgans_anchors():
 
 
 # --- every contestant, end to end --------------------------------------------------------
+SMALL = bm.SETUPS["small"]     # the same contestants on narrower networks: a faster test
+
+
 @pytest.mark.parametrize("model", bm.CONTESTANTS)
 def test_every_contestant_trains_and_is_scored(model, backend):
     seen = []
-    run = bm.train_run(model, "ring", seed=0, iterations=2,
+    run = bm.train_run(model, "ring", seed=0, iterations=2, setup=SMALL,
                        callback=lambda i, G, D: seen.append(i))
     assert seen == [0, 1, 2]
     assert run.samples.shape == (2500, 2) and np.isfinite(run.samples).all()
     assert 0 <= run.modes <= 8 and 0 <= run.high_quality <= 1
     assert 0 <= run.reverse_kl <= math.log(8) + 1e-9
-    again = bm.train_run(model, "ring", seed=0, iterations=2)
+    again = bm.train_run(model, "ring", seed=0, iterations=2, setup=SMALL)
     np.testing.assert_array_equal(run.samples, again.samples)          # seeded: repeatable
+
+
+def test_the_learning_rate_is_constant_then_decays_linearly():
+    lrs = [bm.scheduled_lr(1.0, i, 6, decay_from=0.5) for i in range(1, 7)]
+    assert lrs == pytest.approx([1, 1, 1, 1, 2 / 3, 1 / 3])
+    assert [bm.scheduled_lr(1.0, i, 6, decay_from=1.0) for i in range(1, 7)] == [1.0] * 6
 
 
 def test_networks_are_pacgans(backend):
@@ -128,7 +137,7 @@ def test_wgan_clipping_keeps_the_critics_weights_in_range(backend):
         if i:
             worst.append(max(float(np.abs(p.numpy()).max()) for p in D.parameters()))
 
-    bm.train_run("wgan", "grid", seed=0, iterations=2, callback=record)
+    bm.train_run("wgan", "grid", seed=0, iterations=2, callback=record, setup=SMALL)
     assert len(worst) == 2 and max(worst) <= 0.01
 
 

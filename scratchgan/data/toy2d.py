@@ -17,6 +17,11 @@ samples near each of the K centres.  ``mode_coverage`` counts how many modes it 
 
     samples, centres = ring_of_gaussians(2500, rng=np.random.default_rng(0))
     modes, high_quality = mode_coverage(samples, centres, std=0.02)      # 8, ≈ 0.99
+
+PacGAN's benchmark (``bench-modes``) uses other sizes (``PACGAN_RING``: radius 1, σ = 0.01;
+``PACGAN_GRID``) and its own rule, ``pacgan_scores``: a mode is captured by a single
+high-quality sample, and the evenness of the spread is a reverse KL.  A table uses one
+convention, never both.
 """
 from __future__ import annotations
 
