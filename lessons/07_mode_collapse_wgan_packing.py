@@ -106,9 +106,9 @@ save_figure(fig, "07_data")
 # ```
 #
 # PacGAN trains 400,000 steps with 400-wide networks; on two shared CPU cores that takes days.
-# This lesson trains the **small** setup of `bench_modes`: the same contestants with 128-wide
-# networks, learning rates ×5, decayed linearly to 0 over the second half of the run. The full-size table,
-# and what it costs, is in `docs/modes.md` (`make bench-modes`).
+# This lesson trains the **small** setup of `bench_modes`: the same contestants with
+# 128-wide networks, learning rates ×5, decayed linearly to 0 over the second half of the
+# run. The full-size table, and what it costs, is in `docs/modes.md` (`make bench-modes`).
 
 # %%
 SETUP = bm.SETUPS["small"]
@@ -282,7 +282,7 @@ eps_state = sg.backend.rng_state()
 
 
 def penalty_of_weights(W1, b1, W2, b2, W3, b3, create_graph=True):
-    """λ·E[(‖∇D(x̂)‖ − 1)²] for a ReLU critic with these weights, the same ε every call."""
+    """λ·E[(‖∇D(x̂)‖ − 1)²] of a ReLU critic with these weights, the same ε each call."""
     def critic(x):
         return F.linear(F.relu(F.linear(F.relu(F.linear(x, W1, b1)), W2, b2)), W3, b3)
     sg.backend.set_rng_state(eps_state)
@@ -340,7 +340,7 @@ except sg.GradcheckError as report:
 # %%
 summary = bm.summarize(runs)
 print(bm.format_table(summary, ITERATIONS))
-for model in MODELS:                  # each model's final samples: a row per mixture, a column per seed
+for model in MODELS:         # each model's final samples: a row per mixture, a column per seed
     save_figure(bm.scatter_figure([r for r in runs if r.model == model]), f"07_final_{model}")
 
 best = {d: max(MODELS, key=lambda m: summary[m][d]["modes"][0]) for d in DATASETS}

@@ -5,8 +5,8 @@
 One Linear to k·out numbers, a reshape to (N, k, out), a max over the pieces' axis: the
 gradient reaches only the winning piece of each unit (``F.max``'s backward), and since the
 max is built from differentiable ops, so does the gradient of the gradient.  The pieces sit on
-the middle axis, not the last: a max over a short last axis of stride 1 runs ~30 times
-slower in NumPy than the same max taken across contiguous rows.  PacGAN's
+the middle axis, not the last: NumPy takes a max over a short last axis many times slower
+than the same max across contiguous rows (docs/modes.md measures it).  PacGAN's
 discriminator is three such layers (200 units × 5 pieces) and a Linear.
 """
 from __future__ import annotations
