@@ -354,7 +354,9 @@ if FAST:
     assert all(r.high_quality < 0.9 for r in runs), "the prose below says fast mode is not sharp"
 
 # %% [markdown]
-# Read the table with three questions: how many modes, how sharp, how even. A collapsed run
+# Whether packing comes out ahead in runs this short, the line above says; PacGAN's gap
+# (6.3 against 7.8 ring modes, 17.3 against 24.8 grid modes) comes from 400,000 steps and
+# ten seeds. Read the table with three questions: how many modes, how sharp, how even. A collapsed run
 # can be the sharpest in the table, so a sharpness score alone (high quality here, the
 # confidence part of an Inception Score on MNIST) would rank it best: coverage has to be
 # measured separately, and on several seeds, because one seed's outcome is an anecdote.
