@@ -57,7 +57,8 @@ rng = np.random.default_rng(0)
 # uses one rule or the other, never both.)
 
 # %%
-for name in ("ring", "grid"):
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
+for ax, name, lim in ((axes[0], "ring", 1.4), (axes[1], "grid", 5.3)):
     centres, std, draw = bm.DATASETS[name]
     real = draw(2500, rng)
     one_mode = centres[0] + std * rng.standard_normal((2500, 2))
@@ -65,11 +66,6 @@ for name in ("ring", "grid"):
     print(f"{name}: all on one mode {pacgan_scores(one_mode, centres, std)}, "
           f"log K = {np.log(len(centres)):.3f}")
     assert pacgan_scores(real, centres, std).modes == len(centres)
-
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
-for ax, name, lim in ((axes[0], "ring", 1.4), (axes[1], "grid", 5.3)):
-    centres, std, draw = bm.DATASETS[name]
-    real = draw(2500, rng)
     ax.scatter(real[:, 0], real[:, 1], s=2, alpha=0.4)
     for c in centres:
         ax.add_patch(plt.Circle(c, 3 * std, fill=False, color="tab:red", lw=0.8))
