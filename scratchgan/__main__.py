@@ -8,6 +8,8 @@
     data                             fetch and verify MNIST (the same chain train uses)
     classifier [--retrain]           the evaluator's classifier: where, how accurate; --retrain
     check [EXERCISE] [--solution] [--file PATH] [--list]   gradcheck a class exercise
+    bench-modes [--seeds N] [--iterations N] [--models a,b] [--datasets ring,grid] [--out DIR]
+                                     mode collapse on PacGAN's 2D mixtures, beside its Table 1
 """
 from __future__ import annotations
 
@@ -305,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="fetch and verify MNIST")
     data.set_defaults(func=cmd_data)
+
+    from .bench_modes import add_parser as add_bench_modes
+    add_bench_modes(sub)
     return parser
 
 

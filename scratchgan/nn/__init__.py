@@ -8,6 +8,7 @@
     layernorm.py  LayerNorm (per sample, over its trailing axes)
     image.py    ConvTranspose2d, AvgPool2d, Upsample, ReflectionPad2d, Unflatten
     spectral_norm.py  SpectralNormLinear (W / σ(W), Miyato et al. 2018)
+    maxout.py   Maxout (the largest of k linear pieces; PacGAN's discriminator)
     init.py     normal_, xavier_*, kaiming_* (as ``nn.init``)
 """
 from . import init
@@ -29,3 +30,7 @@ __all__ += ["ConvTranspose2d", "AvgPool2d", "Upsample", "ReflectionPad2d", "Unfl
 from .layernorm import LayerNorm  # noqa: E402
 
 __all__ += ["LayerNorm"]
+
+from .maxout import Maxout  # noqa: E402
+
+__all__ += ["Maxout"]
