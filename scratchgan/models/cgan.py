@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import backend, losses, nn, viz
+from .. import backend, nn, viz
 from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..backend import numpy as np
@@ -260,14 +260,7 @@ class ConditionalGAN(GAN):
             real_logits, fake_logits = logits[:real.shape[0]], logits[real.shape[0]:]
         else:                                            # BatchNorm: apart (see gan.py)
             real_logits, fake_logits = self.D(real, e_y), self.D(fake, e_y)
-        d_loss = losses.d_loss_minimax(real_logits, fake_logits, real_label=self.cfg.real_label)
-        self.opt_d.zero_grad()
-        d_loss.backward()
-        self.opt_d.step()
-        xp = backend.get_array_module(real_logits.data)
-        mean_d = lambda t: (1 / (1 + xp.exp(-t.data))).mean()   # noqa: E731
-        return {"d_loss": d_loss.data, "d_real": mean_d(real_logits),
-                "d_fake": mean_d(fake_logits)}
+        return self.descend_d(real_logits, fake_logits)
 
     def g_step(self, n: int, fake: Tensor | None = None, labels=None) -> dict:
         """One step of G through a frozen D on fakes of the digits ``labels`` (default: the

@@ -146,11 +146,15 @@ class GAN(DigitGAN):
             # mixed batch would be normalised with statistics G's step (fakes alone) never
             # sees, so D judges each batch on its own, as Radford et al. train it
             real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
+        return self.descend_d(real_logits, fake_logits)
+
+    def descend_d(self, real_logits: Tensor, fake_logits: Tensor) -> dict:
+        """D's step once it has judged both batches: L_D, backward, Adam; D's loss and mean
+        outputs as 0-d device arrays, not floats (the loop reads them every few iterations)."""
         d_loss = losses.d_loss_minimax(real_logits, fake_logits, real_label=self.cfg.real_label)
         self.opt_d.zero_grad()
         d_loss.backward()
         self.opt_d.step()
-        # 0-d device arrays, not floats: the loop reads them back every few iterations
         xp = backend.get_array_module(real_logits.data)
         mean_d = lambda t: (1 / (1 + xp.exp(-t.data))).mean()   # noqa: E731
         return {"d_loss": d_loss.data, "d_real": mean_d(real_logits),
