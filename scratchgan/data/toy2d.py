@@ -12,8 +12,9 @@ samples near each of the K centres.  ``mode_coverage`` counts how many modes it 
                    probability 1 − e^(−9/2) ≈ 98.9%: its distance to the centre is σ times
                    a Rayleigh variable)
     covered mode   a centre that is the nearest one of at least ``min_share`` × n/K of the
-                   high-quality samples (PacGAN's rule: a mode with fewer than 20 of the 100
-                   samples it should get, i.e. min_share = 0.2, is lost)
+                   high-quality samples (min_share = 0.2: a mode with fewer than 20 of the
+                   100 samples it should get is lost; VEEGAN's stricter reading of
+                   "captured", not PacGAN's, which ``pacgan_scores`` below follows)
 
     samples, centres = ring_of_gaussians(2500, rng=np.random.default_rng(0))
     modes, high_quality = mode_coverage(samples, centres, std=0.02)      # 8, ≈ 0.99
