@@ -13,8 +13,8 @@ samples near each of the K centres.  ``mode_coverage`` counts how many modes it 
                    a Rayleigh variable)
     covered mode   a centre that is the nearest one of at least ``min_share`` × n/K of the
                    high-quality samples (min_share = 0.2: a mode with fewer than 20 of the
-                   100 samples it should get is lost; VEEGAN's stricter reading of
-                   "captured", not PacGAN's, which ``pacgan_scores`` below follows)
+                   100 samples it should get is lost): a stricter rule than PacGAN's, which
+                   ``pacgan_scores`` below follows
 
     samples, centres = ring_of_gaussians(2500, rng=np.random.default_rng(0))
     modes, high_quality = mode_coverage(samples, centres, std=0.02)      # 8, ≈ 0.99
