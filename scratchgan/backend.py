@@ -211,6 +211,35 @@ def _backend_from_environment() -> None:
 _backend_from_environment()
 
 
+# glibc hands every freed block larger than its mmap threshold back to the system, and trims
+# the heap as soon as 128 KB are free at its top.  A training step allocates and frees the
+# same large arrays (a convolution's patches, a layer's activations) every iteration, so the
+# kernel maps, zeroes and faults in those pages again each time: measured on DCGAN's step,
+# a sixth of the process's time went to the kernel.  Keeping freed memory in the heap for
+# reuse (docs/performance.md measures the difference) costs at most the trim threshold in
+# resident memory beyond what the arrays themselves need.  SCRATCHGAN_MALLOC=system keeps
+# glibc's defaults.
+MALLOC_SETTINGS = {"M_TRIM_THRESHOLD": (-1, 512 << 20), "M_TOP_PAD": (-2, 64 << 20),
+                   "M_MMAP_THRESHOLD": (-3, 32 << 20)}
+
+
+def keep_freed_memory() -> bool:
+    """Tell glibc's malloc to keep freed blocks for reuse (``MALLOC_SETTINGS``); False where
+    the C library is not glibc (macOS, Windows, musl) or the settings are refused."""
+    if os.environ.get("SCRATCHGAN_MALLOC", "").lower() == "system" or \
+            not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return all(mallopt(code, value) == 1 for code, value in MALLOC_SETTINGS.values())
+
+
+MALLOC_KEPT = keep_freed_memory()
+
+
 def scatter_add(target, index, values) -> None:
     """target[index] += values, adding (not overwriting) where an index repeats."""
     module = type(target).__module__

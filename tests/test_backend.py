@@ -116,3 +116,20 @@ def test_a_bad_backend_in_the_environment_ends_the_command_line_in_one_line():
     assert done.stderr.strip().splitlines() == [
         "error: SCRATCHGAN_BACKEND=tpu: unknown backend 'tpu': choose 'numpy' or 'cupy' "
         "(or 'strict', the tests' device stand-in)"]
+
+
+@pytest.mark.host_only
+def test_freed_memory_is_kept_on_glibc_unless_asked_not_to(monkeypatch):
+    """On Linux with glibc every setting is accepted (mallopt returns 1 for each); with
+    SCRATCHGAN_MALLOC=system nothing is asked of malloc."""
+    import ctypes
+    calls = []
+    real_cdll = ctypes.CDLL
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: calls.append(name) or real_cdll(name))
+    monkeypatch.setenv("SCRATCHGAN_MALLOC", "system")
+    assert backend.keep_freed_memory() is False and calls == []
+    monkeypatch.delenv("SCRATCHGAN_MALLOC")
+    import platform
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert backend.keep_freed_memory() is glibc
+    assert backend.MALLOC_KEPT is glibc
