@@ -16,7 +16,8 @@ itself, and in PyTorch (``--threads``, 2 by default), and reports the ratios.
     4. one DCGAN iteration, ``default`` (C = 32, G reuses D's fakes, EMA) and ``paper``
        (C = 64), batch 64: ``DCGAN.train_step`` against ``TorchGAN.train_step`` (there is no
        by-hand DCGAN: without torch this row times scratchgan alone)
-    5. one CycleGAN iteration, ``default`` preset at its batch (4) on 16×16 digits: the G/F
+    5. one CycleGAN iteration, ``plain`` preset (the default's networks, batch 4 and 16×16
+       digits, without its semantic term, which the twin does not have): the G/F
        step (least squares, cycle and identity terms, D_X and D_Y frozen), then D_X and D_Y
        on the history of fakes, Adam: ``CycleGAN.train_step`` against
        ``TorchCycleGAN.train_step`` (no by-hand CycleGAN either)
@@ -282,9 +283,9 @@ def main(argv=None) -> None:
     conv_benches += [(f"DCGAN iteration {p} (C={same_math.dcgan.PRESETS[p].channels})",
                       lambda batch, p=p: dcgan_sides(p, batch), 64, gan_repeat)
                      for p in ("default", "paper")]
-    cyclegan_batch = same_math.cyclegan.PRESETS["default"].batch_size
-    cyclegan_benches = [("CycleGAN iteration default (G+F, D_X+D_Y)",
-                         lambda batch: cyclegan_sides("default", batch), cyclegan_batch,
+    cyclegan_batch = same_math.cyclegan.PRESETS["plain"].batch_size
+    cyclegan_benches = [("CycleGAN iteration plain (G+F, D_X+D_Y)",
+                         lambda batch: cyclegan_sides("plain", batch), cyclegan_batch,
                          gan_repeat)]
     benches = {"mlp": mlp_benches, "conv": conv_benches, "cyclegan": cyclegan_benches}.get(
         args.only, mlp_benches + conv_benches + cyclegan_benches)

@@ -199,7 +199,7 @@ def check_torch_gan_iteration(preset: str = "pytorch-gan", iterations: int = 2, 
 
 
 def check_torch_cyclegan_iteration(iterations: int = 2, batch: int = 4, rtol: float = 1e-8,
-                                   preset: str = "default", **changes) -> float:
+                                   preset: str = "plain", **changes) -> float:
     """The PyTorch CycleGAN iteration updates G, F, D_X, D_Y, both Adams' moments and the two
     histories of fakes as CycleGAN.train_step does (float64, same weights, same uint8
     batches); the loss terms agree too.  ``changes``: to the preset's config; the default
