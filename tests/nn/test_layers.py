@@ -119,6 +119,16 @@ LAYERS = {   # name: (build the layer, input shape, input kind)
 }
 
 
+def assert_every_input_reaches_the_output(fn, inputs, rng):
+    """Each input of ``fn`` (the layer's x and its swapped-in parameters) gets a nonzero
+    gradient of a random projection of the output."""
+    xs = [sg.tensor(a, dtype=F64, requires_grad=True) for a in inputs]
+    out = fn(*xs)
+    v = sg.tensor(B.xp.asarray(rng.standard_normal(out.shape)))
+    for i, g in enumerate(sg.grad((out * v).sum(), xs, allow_unused=True)):
+        assert g is not None and np.abs(sg.to_numpy(g.data)).max() > 1e-6, f"input {i}"
+
+
 def make_input(shape, kind, rng):
     x = rng.standard_normal(shape)
     if kind == "nonzero":   # clear of the kink at 0
@@ -150,12 +160,7 @@ def test_every_checked_input_reaches_the_output(name, backend, rng):
     """Guards the checks above: a parameter the swap failed to reach would have a zero
     analytic AND a zero numeric gradient, and gradcheck would pass without checking it."""
     layer, fn, inputs = layer_and_inputs(name, rng)
-    xs = [sg.tensor(a, dtype=F64, requires_grad=True) for a in inputs]
-    out = fn(*xs)
-    v = sg.tensor(B.xp.asarray(rng.standard_normal(out.shape)))
-    grads = sg.grad((out * v).sum(), xs, allow_unused=True)
-    for i, g in enumerate(grads):
-        assert g is not None and np.abs(sg.to_numpy(g.data)).max() > 1e-6, f"input {i}"
+    assert_every_input_reaches_the_output(fn, inputs, rng)
     # and the layer has its own parameters back
     assert all(type(p) is nn.Parameter for p in layer.parameters())
 
