@@ -88,11 +88,17 @@ def test_registered_with_presets_that_follow_zhu_et_al():
 @pytest.mark.parametrize("field, value", [("upsample", "bilinear"), ("gan_loss", "wgan"),
                                           ("lambda_cyc", -1.0), ("pool_size", -1),
                                           ("n_residual", -1), ("decay_from", 1.5),
-                                          ("lambda_sem", -0.5)])
+                                          ("lambda_sem", -0.5), ("pseudo_rounds", -1),
+                                          ("sem_judge", "z")])
 def test_a_bad_setting_is_refused_in_one_line(field, value):
     with pytest.raises(ConfigError, match=f"^{field}=") as info:
         CycleGAN(tiny(**{field: value}))
     assert "\n" not in str(info.value)
+
+
+def test_judging_g_by_a_y_classifier_needs_one_made_by_self_training():
+    with pytest.raises(ConfigError, match="^sem_judge=y: .*pseudo_rounds > 0$"):
+        CycleGAN(tiny(lambda_sem=1.0, sem_judge="y"))
 
 
 def test_images_whose_sides_are_not_multiples_of_4_are_refused():
@@ -124,6 +130,12 @@ def _objective_with_semantic(dy, dx, x, fgx, y, gfy, logits):
                                      x_labels=B.xp.asarray([3, 0]), lambda_sem=2.0))
 
 
+def _objective_with_both_semantic_halves(dy, dx, x, fgx, y, gfy, logits, logits_f):
+    return total(generator_objective(dy, dx, x, fgx, y, gfy, lambda_id=0.0, sem_logits=logits,
+                                     x_labels=B.xp.asarray([3, 0]), lambda_sem=2.0,
+                                     sem_logits_f=logits_f, y_pseudo=B.xp.asarray([1, 9])))
+
+
 D_OUT, IMG, LOGITS = (2, 1, 2, 2), (2, 1, 3, 3), (2, 10)
 TERMS = {                   # name: (function, input shapes)
     "g_adv_least_squares": (g_adv_least_squares, [D_OUT]),
@@ -135,6 +147,8 @@ TERMS = {                   # name: (function, input shapes)
     "objective_no_identity": (_objective("lsgan", 0.0), [D_OUT, D_OUT] + [IMG] * 6),
     "semantic_loss": (lambda logits: semantic_loss(logits, B.xp.asarray([3, 0])), [LOGITS]),
     "objective_semantic": (_objective_with_semantic, [D_OUT, D_OUT] + [IMG] * 4 + [LOGITS]),
+    "objective_semantic_both": (_objective_with_both_semantic_halves,
+                                [D_OUT, D_OUT] + [IMG] * 4 + [LOGITS, LOGITS]),
 }
 
 
@@ -481,6 +495,38 @@ def test_the_semantic_term_reaches_g_alone_through_a_fixed_classifier(monkeypatc
         model.train_step(batch[:2])
 
 
+def test_with_pseudo_labels_the_term_reaches_g_and_f_and_y_labels_are_never_read(monkeypatch):
+    """Both halves: f_Y reads G(x) as x's label, f_X reads F(y) as f_Y's label of y.  The
+    domains handed to the model have no label of Y at all, and neither classifier moves."""
+    from scratchgan.metrics_domains import DomainClassifier
+    import types
+    sg.seed(0)
+    data = LabelledFakeDomains()
+    data.domains = types.SimpleNamespace(x_train=data.x, x_train_labels=np.arange(12) % 10,
+                                         x_test=None, x_test_labels=None, y_train=data.y)
+    made_from = []
+    monkeypatch.setattr(CycleGAN, "load_data", classmethod(lambda cls, cfg: data))
+    monkeypatch.setattr("scratchgan.metrics_domains.get_domain_classifier",
+                        lambda *a, **kw: (DomainClassifier(size=16), {}))
+    monkeypatch.setattr("scratchgan.metrics_domains.get_self_trained_classifier",
+                        lambda name, source, images, rounds, **kw: (
+                            made_from.append((source, images, rounds)),
+                            (DomainClassifier(size=16), {}))[1])
+    model = CycleGAN(tiny(lambda_sem=1.0, pseudo_rounds=3, sem_judge="y"))
+    batch = data[np.arange(2)]
+    x, y = images(model, batch[:2])
+    with nn.frozen(model.D_X), nn.frozen(model.D_Y):
+        terms, _, _ = model.generator_terms(x, y, batch[2])
+        terms["semantic"].backward()
+    assert made_from == [(model._semantic, data.y, 3)]
+    for net in (model.G, model.F):
+        assert all(p.grad is not None and np.abs(B.to_numpy(p.grad.data)).sum() > 0
+                   for p in net.parameters())
+    for net in (model.D_X, model.D_Y, model._semantic, model._pseudo):
+        assert all(p.grad is None for p in net.parameters())
+    assert model._pseudo is not model._semantic
+
+
 def test_without_the_semantic_term_its_curve_is_zero_and_no_classifier_is_made(data):
     sg.seed(0)
     model = CycleGAN(tiny())
@@ -515,6 +561,18 @@ def test_the_semantic_classifier_learns_x_alone_and_is_not_the_judge(monkeypatch
     judge = md.get_domain_classifier("ink", xa, la, xb, lb)[0]
     assert not all(np.array_equal(B.to_numpy(a.data), B.to_numpy(b.data))
                    for a, b in zip(judge.parameters(), semantic.parameters()))
+
+    # with pseudo-labels: f_Y learns from Y's training images (never their labels), is
+    # cached apart, and the evaluation says how often its labels are right
+    trained_on.clear()
+    model = CycleGAN(tiny(lambda_sem=1.0, pseudo_rounds=2, sem_judge="y"))
+    assert model.pseudo_classifier is not None and len(trained_on) == 2
+    y_rows = {image.tobytes() for image in ya}
+    assert all(image.tobytes() in y_rows for images, _ in trained_on for image in images)
+    scores = model.evaluate(10)
+    assert 0 <= scores["pseudo_labels_y"] <= 1
+    assert "Y's pseudo-labels" in model.report(scores)
+    assert len(list((tmp_path / "classifier").glob("*_selftrained2_seed2.npz"))) == 1
 
 
 @pytest.mark.host_only

@@ -57,6 +57,9 @@ class CycleGANConfig(Config):
     pool_size: int = 50             # earlier fakes each D may be shown (0: none kept)
     lambda_sem: float = 0.0         # > 0: CyCADA's semantic term on G (a classifier of the
                                     # source X, never of Y, must read G(x) as x's label)
+    pseudo_rounds: int = 0          # > 0: the term's second half too: Y's digits labelled by
+                                    # this many rounds of self-training (no label of Y used)
+    sem_judge: str = "x"            # who reads G(x) in the first half: f_X, or f_Y
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple = (0.5, 0.999)
@@ -78,6 +81,10 @@ class CycleGANConfig(Config):
         require_float("lambda_cyc", self.lambda_cyc, 0, 1e6)
         require_float("lambda_id", self.lambda_id, 0, 1e6)
         require_float("lambda_sem", self.lambda_sem, 0, 1e6)
+        require_int("pseudo_rounds", self.pseudo_rounds, low=0)
+        require_choice("sem_judge", self.sem_judge, ("x", "y"))
+        if self.sem_judge == "y" and not self.pseudo_rounds:
+            raise ConfigError("sem_judge=y: f_Y is made by self-training; set pseudo_rounds > 0")
         require_int("pool_size", self.pool_size, low=0)
         require_adam(self)
         require_float("init_std", self.init_std, 0, 1, low_open=True)
@@ -146,7 +153,7 @@ def semantic_loss(logits_of_gx: Tensor, x_labels) -> Tensor:
 def generator_objective(dy_of_gx, dx_of_fy, x, f_of_gx, y, g_of_fy, f_of_x=None, g_of_y=None,
                         gan_loss: str = "lsgan", lambda_cyc: float = 10.0,
                         lambda_id: float = 0.5, sem_logits=None, x_labels=None,
-                        lambda_sem: float = 0.0) -> dict:
+                        lambda_sem: float = 0.0, sem_logits_f=None, y_pseudo=None) -> dict:
     """The terms G and F descend, each as it enters the sum (so they add up to the loss):
 
         g_adv     L_GAN(G, D_Y): D_Y's verdict on G(x)
@@ -156,7 +163,8 @@ def generator_objective(dy_of_gx, dx_of_fy, x, f_of_gx, y, g_of_fy, f_of_x=None,
                   must stay y (each mapping leaves its own target domain alone); only when
                   λ_id > 0, given ``f_of_x`` = F(x) and ``g_of_y`` = G(y)
         semantic  λ_sem · L_sem: only when λ_sem > 0, given ``sem_logits`` = f_X(G(x)) and
-                  x's labels
+                  x's labels; plus, given ``sem_logits_f`` = f_X(F(y)) and y's pseudo-labels,
+                  the same for F
     """
     g_adv, _ = ADVERSARIAL[gan_loss]
     terms = {"g_adv": g_adv(dy_of_gx), "f_adv": g_adv(dx_of_fy),
@@ -165,7 +173,10 @@ def generator_objective(dy_of_gx, dx_of_fy, x, f_of_gx, y, g_of_fy, f_of_x=None,
         terms["identity"] = losses.identity_loss(x, f_of_x, y, g_of_y,
                                                  weight=lambda_id * lambda_cyc)
     if lambda_sem > 0:
-        terms["semantic"] = lambda_sem * semantic_loss(sem_logits, x_labels)
+        semantic = semantic_loss(sem_logits, x_labels)
+        if sem_logits_f is not None:
+            semantic = semantic + semantic_loss(sem_logits_f, y_pseudo)
+        terms["semantic"] = lambda_sem * semantic
     return terms
 
 
@@ -331,6 +342,7 @@ class CycleGAN(Model):
         self.d_adv = ADVERSARIAL[cfg.gan_loss][1]
         self._held_out = None
         self._semantic = None
+        self._pseudo = None
 
     # --- data ----------------------------------------------------------------------------
     @classmethod
@@ -398,6 +410,22 @@ class CycleGAN(Model):
                 p.requires_grad = False
         return self._semantic
 
+    @property
+    def pseudo_classifier(self) -> nn.Module:
+        """f_Y: a classifier of Y made from Y's training images and f_X alone, by
+        class-balanced self-training (``metrics_domains.self_train``), cached and held fixed
+        like f_X.  Its digits are y's pseudo-labels; no label of Y is used."""
+        if self._pseudo is None:
+            from .. import metrics_domains as md
+            data = type(self).load_data(self.cfg)
+            name = getattr(data, "names", ("X", "Y"))[1]
+            self._pseudo = md.get_self_trained_classifier(
+                name, self.semantic_classifier, data.domains.y_train,
+                rounds=self.cfg.pseudo_rounds)[0].eval()
+            for p in self._pseudo.parameters():
+                p.requires_grad = False
+        return self._pseudo
+
     # --- one iteration -------------------------------------------------------------------
     def generator_terms(self, x: Tensor, y: Tensor, x_labels=None) -> tuple[dict, Tensor, Tensor]:
         """The terms of G's and F's objective (``generator_objective``), and G(x), F(y)."""
@@ -406,9 +434,14 @@ class CycleGAN(Model):
         identity = (self.F(x), self.G(y)) if cfg.lambda_id > 0 else (None, None)
         semantic = {}
         if cfg.lambda_sem > 0:
-            semantic = {"sem_logits": self.semantic_classifier(g_of_x),
+            judge = self.pseudo_classifier if cfg.sem_judge == "y" else self.semantic_classifier
+            semantic = {"sem_logits": judge(g_of_x),
                         "x_labels": backend.xp.asarray(x_labels).astype("int64"),
                         "lambda_sem": cfg.lambda_sem}
+            if cfg.pseudo_rounds > 0:
+                with no_grad():
+                    y_pseudo = self.pseudo_classifier(y).data.argmax(axis=1)
+                semantic.update(sem_logits_f=self.semantic_classifier(f_of_y), y_pseudo=y_pseudo)
         terms = generator_objective(self.D_Y(g_of_x), self.D_X(f_of_y), x, self.F(g_of_x),
                                     y, self.G(f_of_y), *identity, gan_loss=cfg.gan_loss,
                                     lambda_cyc=cfg.lambda_cyc, lambda_id=cfg.lambda_id,
@@ -529,6 +562,11 @@ class CycleGAN(Model):
             domains.y_test[y_idx], domains.y_test_labels[y_idx],
             *(lambda images, c=c: md.predict_labels(c, images) for c in classifiers))
         scores["domain_names"] = list(names)
+        if self.cfg.lambda_sem > 0 and self.cfg.pseudo_rounds > 0:
+            # how good the labels F learned from were, read against Y's true ones (which
+            # only the evaluation holds)
+            scores["pseudo_labels_y"] = md.accuracy(md.predict_labels(
+                self.pseudo_classifier, domains.y_test[y_idx]), domains.y_test_labels[y_idx])
         return scores
 
     def _cycle_errors(self, n: int) -> dict:
