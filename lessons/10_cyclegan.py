@@ -280,10 +280,18 @@ for (lambda_cyc, seed), (pi, own, back, _) in runs.items():
 # cross-entropy. A $G$ that turns every 4 into a 9 (and an $F$ that turns it back) is
 # perfectly cycle-consistent, and $f_X$ reads that 9 as a 9. The model has it as
 # `lambda_sem` and `semantic_loss`: the `"default"` preset of `python -m scratchgan train
-# cyclegan` turns it on, at the price of using $X$'s labels (docs/cyclegan.md has its
-# runs), while the `"plain"` preset, the one this lesson takes apart, is the paper's
-# objective alone. The check below only confirms that `semantic_loss` is that
-# cross-entropy.
+# cyclegan` turns it on, at the price of using $X$'s labels, while the `"plain"` preset,
+# the one this lesson takes apart, is the paper's objective alone.
+#
+# $F$ gets the same term once $Y$'s digits have labels, and $Y$'s labels are never used:
+# **self-training** makes them. $f_X$ labels every $y$ (right where the two collections
+# draw a digit alike, wrong where they do not: MNIST's classifier reads most of mfeat's 1s
+# as 9s); the surest few of each digit train a classifier $f_Y$ of $Y$; it labels every
+# $y$ again, the surest somewhat more of each digit train the next one, and so on. Keeping
+# *the same number per digit* is what undoes the systematic errors: mfeat's 1, which $f_X$
+# almost never names, still keeps its few surest, so $f_Y$ learns it. Then $f_Y$ reads
+# $G(x)$ and $f_X$ reads $F(y)$ against $f_Y$'s label of $y$ (docs/cyclegan.md has the
+# runs). The check below only confirms that `semantic_loss` is that cross-entropy.
 
 # %%
 logits, labels = np.random.default_rng(1).standard_normal((5, 10)), np.array([4, 9, 0, 4, 7])

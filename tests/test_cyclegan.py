@@ -72,28 +72,49 @@ def test_registered_with_presets_that_follow_zhu_et_al():
     for cfg in CycleGAN.PRESETS.values():
         cfg.validate()
         assert (cfg.lr_g, cfg.lr_d, cfg.betas) == (2e-4, 2e-4, (0.5, 0.999))
-        assert (cfg.lambda_cyc, cfg.lambda_id, cfg.pool_size, cfg.gan_loss) == \
-            (10.0, 0.5, 50, "lsgan")
+        assert (cfg.lambda_cyc, cfg.pool_size, cfg.gan_loss) == (10.0, 50, "lsgan")
     paper = CycleGAN.PRESETS["paper"]
     assert (paper.channels, paper.n_residual, paper.d_channels, paper.d_layers) == (64, 9, 64, 3)
     assert (paper.batch_size, paper.epochs, paper.decay_from, paper.upsample) == \
         (1, 200, 0.5, "transpose")
-    # the paper's objective has no semantic term; the digits' default adds CyCADA's
+    # the paper's objective (with its identity term) has no semantic term; the digits'
+    # default adds CyCADA's, both halves, in place of the identity term, on the same data
     assert paper.lambda_sem == CycleGAN.PRESETS["plain"].lambda_sem == 0.0
-    assert CycleGAN.PRESETS["default"].lambda_sem > 0
-    assert CycleGAN.PRESETS["plain"] == CycleGANConfig(
-        **{**vars(CycleGAN.PRESETS["default"]), "lambda_sem": 0.0})
+    assert paper.lambda_id == CycleGAN.PRESETS["plain"].lambda_id == 0.5
+    default = CycleGAN.PRESETS["default"]
+    assert default.lambda_sem > 0 and default.pseudo_rounds > 0 and default.sem_judge == "y"
+    assert CycleGAN.PRESETS["plain"] == CycleGANConfig(**{
+        **vars(default), "lambda_sem": 0.0, "pseudo_rounds": 0, "sem_judge": "x",
+        "lambda_id": 0.5})
 
 
 @pytest.mark.parametrize("field, value", [("upsample", "bilinear"), ("gan_loss", "wgan"),
                                           ("lambda_cyc", -1.0), ("pool_size", -1),
                                           ("n_residual", -1), ("decay_from", 1.5),
                                           ("lambda_sem", -0.5), ("pseudo_rounds", -1),
-                                          ("sem_judge", "z")])
+                                          ("sem_judge", "z"), ("x_per_class", 0)])
 def test_a_bad_setting_is_refused_in_one_line(field, value):
     with pytest.raises(ConfigError, match=f"^{field}=") as info:
         CycleGAN(tiny(**{field: value}))
     assert "\n" not in str(info.value)
+
+
+def test_x_per_class_is_how_many_mnist_digits_of_each_class_x_trains_on(monkeypatch):
+    import scratchgan.data.domains as domains_module
+    asked = []
+    monkeypatch.setattr(domains_module, "load_domains", lambda **kw: (
+        asked.append(kw), domains_module.make_domains(
+            *fake_sources(), x_train_per_class=kw["x_train_per_class"], x_test_per_class=1))[1])
+    data = CycleGAN.load_data(tiny(x_per_class=7))
+    assert asked == [{"x_train_per_class": 7}] and len(data.domains.x_train) == len(data) == 70
+
+
+def fake_sources():
+    """Tiny MNIST train/test and mfeat-pix stand-ins: 8 of each digit, 28×28 and 16×15."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10, dtype=np.uint8), 8)
+    mnist = lambda: (rng.integers(0, 256, (80, 28, 28), dtype=np.uint8), labels)  # noqa: E731
+    return mnist(), mnist(), (rng.integers(0, 7, (80, 16, 15)), labels)
 
 
 def test_judging_g_by_a_y_classifier_needs_one_made_by_self_training():
