@@ -14,6 +14,7 @@ import scratchgan as sg
 from scratchgan import backend as B
 from scratchgan import nn
 from scratchgan.__main__ import main as cli_main
+from scratchgan.errors import ConfigError
 from scratchgan.models import MODELS
 from scratchgan.models.dcgan import DCGAN, DCGANConfig
 from scratchgan.train import Trainer, read_checkpoint
@@ -149,6 +150,17 @@ def test_dcgan_is_the_published_architecture_scaled_to_28x28():
         assert layer.stride == (2, 2) and layer.kernel_size == (4, 4)
     for layer in (m for m in model.D if isinstance(m, nn.Conv2d)):
         assert layer.stride == (2, 2) and layer.kernel_size == (4, 4)
+
+
+def test_dcgan_g_last_draws_the_image_from_a_28x28_feature_map():
+    sg.seed(0)
+    model = DCGAN(DCGANConfig(channels=8, z_dim=10, g_last=4))
+    assert model.G(model.sample_z(3)).shape == (3, 1, 28, 28)
+    kinds = [type(m).__name__ for m in model.G][-5:]
+    assert kinds == ["ConvTranspose2d", "BatchNorm2d", "ReLU", "Conv2d", "Tanh"]
+    assert model.G[-5].out_channels == 4 and model.G[-2].kernel_size == (3, 3)
+    with pytest.raises(ConfigError, match="^g_last="):
+        DCGAN(DCGANConfig(g_last=-1))
 
 
 def test_dcgan_initialises_from_n_0_0_02():

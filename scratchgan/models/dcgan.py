@@ -32,12 +32,16 @@ class DCGANConfig(GANConfig):
     init_std: float = 0.02      # weights ~ N(0, init_std²), BatchNorm's γ ~ N(1, init_std²)
     slope: float = 0.2          # D's LeakyReLU
     d_batchnorm: bool = True    # BatchNorm in D after its second convolution (the paper's)
+    g_last: int = 0             # > 0: G's last transposed convolution makes this many
+                                # channels at 28×28 (BatchNorm, ReLU), and a 3×3
+                                # convolution draws the image from them
     batch_size: int = 64
     epochs: int = 5
 
     def validate(self) -> None:
         super().validate()
         require_int("channels", self.channels)
+        require_int("g_last", self.g_last, low=0)
         require_float("init_std", self.init_std, 0, 1, low_open=True)
         require_float("slope", self.slope, 0, 1)
 
@@ -57,12 +61,15 @@ PRESETS: dict[str, DCGANConfig] = {
 # A layer followed by BatchNorm has no bias: the norm subtracts the mean, so a bias there
 # would get exactly zero gradient.
 def make_generator(cfg: DCGANConfig) -> nn.Sequential:
-    c = cfg.channels
+    c, last = cfg.channels, cfg.g_last
+    head = [nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1)] if not last else [
+        nn.ConvTranspose2d(c, last, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(last),
+        nn.ReLU(), nn.Conv2d(last, 1, 3, padding=1)]
     return nn.Sequential(
         nn.Linear(cfg.z_dim, 2 * c * 7 * 7, bias=False), nn.BatchNorm1d(2 * c * 7 * 7), nn.ReLU(),
         nn.Unflatten(1, (2 * c, 7, 7)),
         nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
-        nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1), nn.Tanh())
+        *head, nn.Tanh())
 
 
 def make_discriminator(cfg: DCGANConfig) -> nn.Sequential:
