@@ -447,18 +447,26 @@ def test_the_command_line_trains_samples_evaluates_and_resumes(fake_data, tmp_pa
     assert (out / "samples" / "epoch_002.png").exists()
 
 
+def use_labelled_domains(monkeypatch, tmp_path):
+    """CycleGAN.load_data answers with tiny labelled domains ("ink" and "paper": 4 training
+    and 2 held-out digits of each class each), and classifiers cache in ``tmp_path``.
+    Returns the splits as (images, labels): X train, X test, Y train, Y test."""
+    from scratchgan.data.domains import Domains
+    from test_metrics_domains import labelled
+    monkeypatch.setenv("SCRATCHGAN_DATA", str(tmp_path))
+    splits = (labelled(4, "x", 0), labelled(2, "x", 1), labelled(4, "y", 2), labelled(2, "y", 3))
+    data = FakeDomains(test=False)
+    data.domains = Domains(*(array for split in splits for array in split))
+    data.names = ("ink", "paper")
+    monkeypatch.setattr(CycleGAN, "load_data", classmethod(lambda cls, cfg: data))
+    return splits
+
+
 def test_labelled_domains_are_scored_by_each_domains_classifier(monkeypatch, tmp_path):
     """With labels (``data.domains``), the evaluation trains a classifier per domain into
     the cache (here a temporary one) and scores both directions; with G and F the identity,
     label preservation is source only and the cycle is exact."""
-    from scratchgan.data.domains import Domains
-    from test_metrics_domains import labelled
-    monkeypatch.setenv("SCRATCHGAN_DATA", str(tmp_path))
-    (xa, la), (xb, lb), (ya, ma), (yb, mb) = (labelled(4, "x", 0), labelled(2, "x", 1),
-                                              labelled(4, "y", 2), labelled(2, "y", 3))
-    data = FakeDomains(test=False)
-    data.domains, data.names = Domains(xa, la, xb, lb, ya, ma, yb, mb), ("ink", "paper")
-    monkeypatch.setattr(CycleGAN, "load_data", classmethod(lambda cls, cfg: data))
+    use_labelled_domains(monkeypatch, tmp_path)
     model = CycleGAN(tiny())
     model.G = model.F = nn.Sequential()
     scores = model.evaluate(15)
@@ -559,14 +567,7 @@ def test_without_the_semantic_term_its_curve_is_zero_and_no_classifier_is_made(d
 def test_the_semantic_classifier_learns_x_alone_and_is_not_the_judge(monkeypatch, tmp_path):
     """f_X is trained on X's training split with seed 1 and cached apart from the
     evaluation's classifiers (seed 0): other weights, another file."""
-    from scratchgan.data.domains import Domains
-    from test_metrics_domains import labelled
-    monkeypatch.setenv("SCRATCHGAN_DATA", str(tmp_path))
-    (xa, la), (xb, lb), (ya, ma), (yb, mb) = (labelled(4, "x", 0), labelled(2, "x", 1),
-                                              labelled(4, "y", 2), labelled(2, "y", 3))
-    data = FakeDomains(test=False)
-    data.domains, data.names = Domains(xa, la, xb, lb, ya, ma, yb, mb), ("ink", "paper")
-    monkeypatch.setattr(CycleGAN, "load_data", classmethod(lambda cls, cfg: data))
+    (xa, la), (xb, lb), (ya, _), _ = use_labelled_domains(monkeypatch, tmp_path)
     trained_on = []
     import scratchgan.metrics_domains as md
     real_train = md.train_domain_classifier
