@@ -418,11 +418,9 @@ class CycleGAN(Model):
         if self._semantic is None:
             from .. import metrics_domains as md
             domains = type(self).load_data(self.cfg).domains
-            self._semantic = md.get_domain_classifier(
+            self._semantic = held_fixed(md.get_domain_classifier(
                 "MNIST", domains.x_train, domains.x_train_labels, domains.x_test,
-                domains.x_test_labels, seed=1, purpose="the semantic term")[0].eval()
-            for p in self._semantic.parameters():
-                p.requires_grad = False
+                domains.x_test_labels, seed=1, purpose="the semantic term")[0])
         return self._semantic
 
     @property
@@ -434,11 +432,9 @@ class CycleGAN(Model):
             from .. import metrics_domains as md
             data = type(self).load_data(self.cfg)
             name = getattr(data, "names", ("X", "Y"))[1]
-            self._pseudo = md.get_self_trained_classifier(
+            self._pseudo = held_fixed(md.get_self_trained_classifier(
                 name, self.semantic_classifier, data.domains.y_train,
-                rounds=self.cfg.pseudo_rounds)[0].eval()
-            for p in self._pseudo.parameters():
-                p.requires_grad = False
+                rounds=self.cfg.pseudo_rounds)[0])
         return self._pseudo
 
     # --- one iteration -------------------------------------------------------------------
@@ -621,6 +617,14 @@ class CycleGAN(Model):
         for prefix, part in self._parts().items():
             part.load_state_dict({k[len(prefix) + 1:]: v for k, v in state.items()
                                   if k.startswith(prefix + "/")})
+
+
+def held_fixed(classifier: nn.Module) -> nn.Module:
+    """A classifier the objective reads but never trains: eval mode (no dropout), and no
+    gradient for its weights, so backward passes through it without computing one."""
+    for p in classifier.parameters():
+        p.requires_grad = False
+    return classifier.eval()
 
 
 def tiles(images, size: int = 28) -> "np.ndarray":
