@@ -18,10 +18,11 @@ F64 = "float64"
 
 # --- the layers, in one table ----------------------------------------------------------
 def away_from_identity(norm):
-    """γ, β away from 1 and 0, where a wrong gradient could hide."""
+    """γ, β away from 1 and 0, where a wrong gradient could hide (any norm, any shape)."""
+    rng = np.random.default_rng(3)
     if norm.weight is not None:
-        norm.weight.data[...] = B.xp.asarray([1.5, -0.5])
-        norm.bias.data[...] = B.xp.asarray([0.1, -0.2])
+        norm.weight.data[...] = B.xp.asarray(rng.uniform(-1.5, 1.5, norm.weight.shape))
+        norm.bias.data[...] = B.xp.asarray(rng.uniform(-0.5, 0.5, norm.bias.shape))
     return norm
 
 
@@ -74,6 +75,17 @@ LAYERS = {   # name: (build the layer, input shape)
     "instancenorm2d_eval":   (lambda: nn.InstanceNorm2d(2, dtype=F64).eval(), (1, 2, 3, 2)),
     "instancenorm2d_composite": (lambda: away_from_identity(nn.InstanceNorm2d(
         2, affine=True, dtype=F64, fused=False)), (2, 2, 2, 3)),
+    # LayerNorm, the WGAN-GP critic's norm (its own behaviour: test_layernorm.py)
+    "layernorm_images":      (lambda: away_from_identity(nn.LayerNorm((2, 2, 3), dtype=F64)),
+                              (2, 2, 2, 3)),
+    "layernorm_composite":   (lambda: away_from_identity(nn.LayerNorm((2, 2, 3), dtype=F64,
+                                                                      fused=False)),
+                              (2, 2, 2, 3)),
+    "layernorm_features":    (lambda: away_from_identity(nn.LayerNorm(4, dtype=F64)), (3, 4)),
+    "layernorm_no_affine":   (lambda: nn.LayerNorm(5, elementwise_affine=False, dtype=F64),
+                              (2, 5)),
+    "layernorm_last_axis":   (lambda: away_from_identity(nn.LayerNorm(3, dtype=F64)),
+                              (2, 2, 3)),
     "avg_pool2d":            (lambda: nn.AvgPool2d(3, stride=2, padding=1), (1, 2, 5, 5)),
     "upsample":              (lambda: nn.Upsample(scale_factor=2), (1, 2, 2, 3)),
     "reflection_pad2d":      (lambda: nn.ReflectionPad2d((1, 2, 2, 0)), (1, 2, 3, 4)),
@@ -202,8 +214,8 @@ def test_batchnorm2d_eval_uses_running_stats_and_leaves_them_alone(backend):
     x = images((3, 2, 2, 2))
     y = bn(x).numpy()
     rm, rv = np.array([0.5, -1.0]).reshape(1, 2, 1, 1), np.array([0.25, 4.0]).reshape(1, 2, 1, 1)
-    expected = ((x.numpy() - rm) / np.sqrt(rv + bn.eps) * np.array([1.5, -0.5]).reshape(1, 2, 1, 1)
-                + np.array([0.1, -0.2]).reshape(1, 2, 1, 1))
+    gamma, beta = (sg.to_numpy(p.data).reshape(1, 2, 1, 1) for p in (bn.weight, bn.bias))
+    expected = (x.numpy() - rm) / np.sqrt(rv + bn.eps) * gamma + beta
     np.testing.assert_allclose(y, expected, rtol=1e-12)
     np.testing.assert_array_equal(sg.to_numpy(bn.running_mean), [0.5, -1.0])
     np.testing.assert_array_equal(sg.to_numpy(bn.running_var), [0.25, 4.0])

@@ -1,6 +1,7 @@
-"""LayerNorm against finite differences (first and second order, with respect to the input
-AND γ, β), the fused form against the composite one, and what makes it fit a WGAN-GP
-critic: each sample is normalised by its own statistics alone."""
+"""LayerNorm: the fused form against the composite one, and what makes it fit a WGAN-GP
+critic: each sample is normalised by its own statistics alone.  Its checks against finite
+differences (first and second order, with respect to the input AND γ, β) are rows of the
+table in test_image_layers.py."""
 import numpy as np
 import pytest
 
@@ -8,60 +9,9 @@ import scratchgan as sg
 from scratchgan import backend as B
 from scratchgan import nn
 
-from .test_layers import assert_every_input_reaches_the_output, checked_function, make_input
+from .test_image_layers import away_from_identity
 
 F64 = "float64"
-
-
-def away_from_identity(norm):
-    """γ, β away from 1 and 0, where a wrong gradient could hide."""
-    rng = np.random.default_rng(3)
-    if norm.weight is not None:
-        norm.weight.data[...] = B.xp.asarray(rng.uniform(-1.5, 1.5, norm.weight.shape))
-        norm.bias.data[...] = B.xp.asarray(rng.uniform(-0.5, 0.5, norm.bias.shape))
-    return norm
-
-
-LAYERS = {   # name: (build, input shape)
-    "images":           (lambda: away_from_identity(nn.LayerNorm((2, 2, 3), dtype=F64)),
-                         (2, 2, 2, 3)),
-    "images_composite": (lambda: away_from_identity(nn.LayerNorm((2, 2, 3), dtype=F64,
-                                                                 fused=False)), (2, 2, 2, 3)),
-    "features":         (lambda: away_from_identity(nn.LayerNorm(4, dtype=F64)), (3, 4)),
-    "no_affine":        (lambda: nn.LayerNorm(5, elementwise_affine=False, dtype=F64), (2, 5)),
-    "last_axis_only":   (lambda: away_from_identity(nn.LayerNorm(3, dtype=F64)), (2, 2, 3)),
-}
-
-
-def layer_and_inputs(name, rng):
-    build, shape = LAYERS[name]
-    layer = build()
-    fn, params = checked_function(layer)
-    return layer, fn, [make_input(shape, "any", rng)] + params
-
-
-def squared(fn):
-    """With γ, β the output is affine in them: squaring makes their second derivative count."""
-    return lambda *xs: fn(*xs) ** 2
-
-
-@pytest.mark.parametrize("name", LAYERS)
-def test_first_order(name, backend, rng):
-    _, fn, inputs = layer_and_inputs(name, rng)
-    assert sg.gradcheck(fn, inputs, name=name)
-
-
-@pytest.mark.parametrize("name", LAYERS)
-def test_second_order(name, backend, rng):
-    _, fn, inputs = layer_and_inputs(name, rng)
-    assert sg.gradgradcheck(squared(fn), inputs, name=name)
-
-
-@pytest.mark.parametrize("name", LAYERS)
-def test_every_checked_input_reaches_the_output(name, backend, rng):
-    """A parameter the swap failed to reach would pass gradcheck with two zero gradients."""
-    _, fn, inputs = layer_and_inputs(name, rng)
-    assert_every_input_reaches_the_output(fn, inputs, rng)
 
 
 def test_the_fused_form_equals_the_composite_one(rng):
