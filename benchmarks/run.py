@@ -61,9 +61,39 @@ TORCH_HINT = ("torch: not installed, so no PyTorch column (for one: a venv of it
               "numpy matplotlib tqdm, then PYTHONPATH=$PWD that-venv/bin/python -m benchmarks)")
 
 
+def openblas_kernels() -> str | None:
+    """The kernel family NumPy's OpenBLAS runs ('Haswell': AVX2, 'SkylakeX': AVX-512, …), as
+    the library itself reports it; None where NumPy is not built on OpenBLAS."""
+    import ctypes
+    import glob
+    here = os.path.dirname(numpy.__file__)
+    for path in sorted(glob.glob(os.path.join(here, os.pardir, "numpy.libs", "*openblas*"))
+                       + glob.glob(os.path.join(here, ".dylibs", "*openblas*"))):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                       "openblas_get_corename64_", "openblas_get_corename"):
+            get = getattr(lib, symbol, None)
+            if get is not None:
+                get.restype = ctypes.c_char_p
+                return get().decode()
+    return None
+
+
 def _blas() -> str:
-    """NumPy's BLAS and its thread setting: the matrix products are most of every row."""
+    """NumPy's BLAS, the kernels it runs and its thread setting: the matrix products are
+    most of every row.  OPENBLAS_CORETYPE, where set, forces the kernels (some machines pin
+    the AVX2 ones, which take about twice as long here as the AVX-512 ones on a CPU that
+    has them: docs/performance.md), so the header names both."""
     threads = f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
+    kernels = openblas_kernels()
+    if kernels is not None:
+        forced = os.environ.get("OPENBLAS_CORETYPE")
+        threads = (f"kernels {kernels} ("
+                   + (f"OPENBLAS_CORETYPE={forced}" if forced else "OpenBLAS's own choice")
+                   + f"), {threads}")
     try:                                # mode="dicts" is NumPy ≥ 1.26
         blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
         return f"{blas['name']} {blas.get('version', '')}, {threads}"

@@ -117,3 +117,21 @@ def test_a_torch_history_that_never_shows_a_stored_fake_is_caught(monkeypatch):
                         lambda self, fakes: (query(self, fakes), fakes)[1])
     with pytest.raises(AssertionError, match="torch CycleGAN bench mismatch"):
         same_math.check_torch_cyclegan_iteration()
+
+
+@pytest.mark.host_only
+def test_the_bench_names_the_blas_kernels_it_ran():
+    """The header's kernel name is the library's own answer: forced to the AVX2 kernels in a
+    fresh process, OpenBLAS reports them (skipped where NumPy is not built on OpenBLAS)."""
+    import os
+    import subprocess
+    env = dict(os.environ, OPENBLAS_CORETYPE="Haswell", PYTHONPATH=ROOT)
+    done = subprocess.run([sys.executable, "-c", "from benchmarks import run; "
+                           "print(run.openblas_kernels()); print(run._blas())"],
+                          env=env, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    kernels, header = done.stdout.splitlines()
+    if kernels == "None":
+        pytest.skip("NumPy here is not built on OpenBLAS")
+    assert kernels == "Haswell"
+    assert "kernels Haswell (OPENBLAS_CORETYPE=Haswell)" in header
