@@ -163,6 +163,19 @@ def test_dcgan_g_last_draws_the_image_from_a_28x28_feature_map():
         DCGAN(DCGANConfig(g_last=-1))
 
 
+def test_dcgan_g_channels_widens_g_alone():
+    sg.seed(0)
+    model = DCGAN(DCGANConfig(channels=4, g_channels=6, z_dim=10))
+    assert model.G(model.sample_z(3)).shape == (3, 1, 28, 28)
+    g_convs = [m for m in model.G if isinstance(m, nn.ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels) for m in g_convs] == [(12, 6), (6, 1)]
+    assert model.G[0].out_features == 12 * 7 * 7
+    d_convs = [m for m in model.D if isinstance(m, nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels) for m in d_convs] == [(1, 4), (4, 8)]
+    with pytest.raises(ConfigError, match="^g_channels="):
+        DCGAN(DCGANConfig(g_channels=-1))
+
+
 def test_dcgan_initialises_from_n_0_0_02():
     sg.seed(0)
     model = DCGAN(DCGANConfig(channels=64))

@@ -29,6 +29,8 @@ from .gan import GAN, GANConfig
 class DCGANConfig(GANConfig):
     """The fields every GAN has (``GANConfig``) and DCGAN's own: its widths and init."""
     channels: int = 64          # C: D's first and G's last hidden width (the other is 2C)
+    g_channels: int = 0         # > 0: G's own C (G then has 2·g_channels at 7×7 and
+                                # g_channels at 14×14), D keeps `channels`
     init_std: float = 0.02      # weights ~ N(0, init_std²), BatchNorm's γ ~ N(1, init_std²)
     slope: float = 0.2          # D's LeakyReLU
     d_batchnorm: bool = True    # BatchNorm in D after its second convolution (the paper's)
@@ -42,6 +44,7 @@ class DCGANConfig(GANConfig):
         super().validate()
         require_int("channels", self.channels)
         require_int("g_last", self.g_last, low=0)
+        require_int("g_channels", self.g_channels, low=0)
         require_float("init_std", self.init_std, 0, 1, low_open=True)
         require_float("slope", self.slope, 0, 1)
 
@@ -61,7 +64,7 @@ PRESETS: dict[str, DCGANConfig] = {
 # A layer followed by BatchNorm has no bias: the norm subtracts the mean, so a bias there
 # would get exactly zero gradient.
 def make_generator(cfg: DCGANConfig) -> nn.Sequential:
-    c, last = cfg.channels, cfg.g_last
+    c, last = cfg.g_channels or cfg.channels, cfg.g_last
     head = [nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1)] if not last else [
         nn.ConvTranspose2d(c, last, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(last),
         nn.ReLU(), nn.Conv2d(last, 1, 3, padding=1)]
