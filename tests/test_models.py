@@ -176,6 +176,18 @@ def test_dcgan_g_channels_widens_g_alone():
         DCGAN(DCGANConfig(g_channels=-1))
 
 
+def test_dcgan_d_convs_3_adds_a_strided_convolution_that_sees_the_whole_digit():
+    sg.seed(0)
+    model = DCGAN(DCGANConfig(channels=4, d_convs=3, z_dim=10))
+    assert model.D(model.G(model.sample_z(3))).shape == (3, 1)
+    convs = [m for m in model.D if isinstance(m, nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels) for m in convs] == [(1, 4), (4, 8), (8, 16)]
+    assert [type(m).__name__ for m in model.D].count("BatchNorm2d") == 2
+    assert model.D[-1].in_features == 16 * 3 * 3
+    with pytest.raises(ConfigError, match="^d_convs="):
+        DCGAN(DCGANConfig(d_convs=4))
+
+
 def test_dcgan_initialises_from_n_0_0_02():
     sg.seed(0)
     model = DCGAN(DCGANConfig(channels=64))

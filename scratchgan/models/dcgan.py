@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from .. import nn
 from ..autograd import Tensor
-from ..config import require_float, require_int
+from ..config import require, require_float, require_int
 from .gan import GAN, GANConfig
 
 
@@ -34,6 +34,8 @@ class DCGANConfig(GANConfig):
     init_std: float = 0.02      # weights ~ N(0, init_std²), BatchNorm's γ ~ N(1, init_std²)
     slope: float = 0.2          # D's LeakyReLU
     d_batchnorm: bool = True    # BatchNorm in D after its second convolution (the paper's)
+    d_convs: int = 2            # 3: a third strided convolution (4C channels at 3×3), so
+                                # that D's last features each see the whole digit
     g_last: int = 0             # > 0: G's last transposed convolution makes this many
                                 # channels at 28×28 (BatchNorm, ReLU), and a 3×3
                                 # convolution draws the image from them
@@ -45,6 +47,7 @@ class DCGANConfig(GANConfig):
         require_int("channels", self.channels)
         require_int("g_last", self.g_last, low=0)
         require_int("g_channels", self.g_channels, low=0)
+        require(self.d_convs in (2, 3), "d_convs", self.d_convs, "2 or 3")
         require_float("init_std", self.init_std, 0, 1, low_open=True)
         require_float("slope", self.slope, 0, 1)
 
@@ -78,11 +81,15 @@ def make_generator(cfg: DCGANConfig) -> nn.Sequential:
 def make_discriminator(cfg: DCGANConfig) -> nn.Sequential:
     """With packing, D's first convolution reads ``pack`` images as that many channels."""
     c, bn = cfg.channels, cfg.d_batchnorm
+    third = [] if cfg.d_convs == 2 else [                         # (2C, 7, 7) → (4C, 3, 3)
+        nn.Conv2d(2 * c, 4 * c, 4, stride=2, padding=1, bias=not bn),
+        *([nn.BatchNorm2d(4 * c)] if bn else []), nn.LeakyReLU(cfg.slope)]
+    features = 2 * c * 7 * 7 if cfg.d_convs == 2 else 4 * c * 3 * 3
     return nn.Sequential(
         nn.Conv2d(cfg.pack, c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
         nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=not bn),
         *([nn.BatchNorm2d(2 * c)] if bn else []), nn.LeakyReLU(cfg.slope),
-        nn.Flatten(), nn.Linear(2 * c * 7 * 7, 1))
+        *third, nn.Flatten(), nn.Linear(features, 1))
 
 
 def dcgan_init_(module: nn.Module, std: float) -> None:
