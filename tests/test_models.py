@@ -188,6 +188,18 @@ def test_dcgan_d_convs_3_adds_a_strided_convolution_that_sees_the_whole_digit():
         DCGAN(DCGANConfig(d_convs=4))
 
 
+@pytest.mark.parametrize("name", ["mnist-wgan", "mnist-wgan-gp"])
+def test_the_critic_takes_d_convs_as_dcgans_discriminator_does(name):
+    sg.seed(0)
+    cfg = dataclasses.replace(MODELS[name].PRESETS["default"], channels=4, z_dim=5, d_convs=3,
+                              critic_norm="layer")
+    model = MODELS[name](cfg)
+    assert model.D(model.G(model.sample_z(2))).shape == (2, 1)
+    convs = [m for m in model.D if isinstance(m, nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels) for m in convs] == [(1, 4), (4, 8), (8, 16)]
+    assert [type(m).__name__ for m in model.D].count("LayerNorm") == 2
+
+
 def test_dcgan_initialises_from_n_0_0_02():
     sg.seed(0)
     model = DCGAN(DCGANConfig(channels=64))

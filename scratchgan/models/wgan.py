@@ -112,6 +112,7 @@ def make_critic(cfg: WassersteinConfig) -> nn.Sequential:
     """DCGAN's discriminator without BatchNorm (so with the bias the norm made useless):
         x (N, 1, 28, 28) → Conv2d 4×4 s2 → (C, 14, 14) → LeakyReLU
                          → Conv2d 4×4 s2 → (2C, 7, 7) → [LayerNorm] → LeakyReLU
+                         [→ Conv2d 4×4 s2 → (4C, 3, 3) → [LayerNorm] → LeakyReLU]  (d_convs=3)
                          → Linear → score (N, 1)
 
     The last Linear has no bias: E[D(G(z))] − E[D(x)] does not change when a constant is
@@ -120,13 +121,17 @@ def make_critic(cfg: WassersteinConfig) -> nn.Sequential:
     sample on its own, so the critic still judges every sample alone."""
     c = cfg.channels
     layer_norm = cfg.critic_norm == "layer"
-    middle = [nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=not layer_norm)]
-    if layer_norm:                      # a bias before a norm is subtracted away: none
-        middle.append(nn.LayerNorm((2 * c, 7, 7)))
+
+    def block(c_in, c_out, size):       # a bias before a norm is subtracted away: none
+        return [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=not layer_norm),
+                *([nn.LayerNorm((c_out, size, size))] if layer_norm else []),
+                nn.LeakyReLU(cfg.slope)]
+    third = block(2 * c, 4 * c, 3) if cfg.d_convs == 3 else []    # as DCGAN's d_convs=3
+    features = 2 * c * 7 * 7 if cfg.d_convs == 2 else 4 * c * 3 * 3
     return nn.Sequential(
         nn.Conv2d(1, c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
-        *middle, nn.LeakyReLU(cfg.slope),
-        nn.Flatten(), nn.Linear(2 * c * 7 * 7, 1, bias=False))
+        *block(c, 2 * c, 7), *third,
+        nn.Flatten(), nn.Linear(features, 1, bias=False))
 
 
 class WassersteinGAN(DCGAN):
