@@ -108,11 +108,11 @@ class TorchGAN:
 
     def __init__(self, gan: GAN, seed: int = 0):
         cfg = self.cfg = gan.cfg
-        self.pack = getattr(cfg, "pack", 1)             # DCGAN has no packing
-        if (cfg.real_label, cfg.g_loss, getattr(cfg, "d_dropout", 0.0),
-                getattr(cfg, "d_spectral_norm", False)) != (1.0, "nonsaturating", 0.0, False):
-            raise ValueError("TorchGAN implements real label 1, the non-saturating G loss, no "
-                             "dropout and no spectral norm")
+        self.pack = cfg.pack                            # D judges groups of pack samples
+        if (cfg.g_loss, getattr(cfg, "d_dropout", 0.0),
+                getattr(cfg, "d_spectral_norm", False)) != ("nonsaturating", 0.0, False):
+            raise ValueError("TorchGAN implements the non-saturating G loss, no dropout and no "
+                             "spectral norm")
         self.G, self.D = torch_twin(gan.G), torch_twin(gan.D)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
@@ -128,7 +128,8 @@ class TorchGAN:
         pack = self.pack
         if pack == 1:
             return self.D(images)
-        return self.D(images.reshape(images.shape[0] // pack, pack * images.shape[1]))
+        return self.D(images.reshape(images.shape[0] // pack, pack * images.shape[1],
+                                     *images.shape[2:]))
 
     def d_step(self, real: torch.Tensor, fake: torch.Tensor | None = None) -> dict:
         if fake is None:
@@ -141,7 +142,10 @@ class TorchGAN:
             logits = self.discriminate(torch.cat([real, fake]))
             n = real.shape[0] // self.pack
             real_logits, fake_logits = logits[:n], logits[n:]
-        d_loss = -TF.logsigmoid(real_logits).mean() - TF.logsigmoid(-fake_logits).mean()
+        # one-sided label smoothing: the real targets are real_label (1 when off)
+        target = torch.full_like(real_logits, self.cfg.real_label)
+        d_loss = (TF.binary_cross_entropy_with_logits(real_logits, target)
+                  - TF.logsigmoid(-fake_logits).mean())
         self.opt_d.zero_grad()
         d_loss.backward()
         self.opt_d.step()

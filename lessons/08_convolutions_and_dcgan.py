@@ -282,22 +282,28 @@ assert np.allclose(pooled, strided)
 #
 # A layer followed by BatchNorm has no bias: the norm subtracts the batch mean, so a bias
 # there would get a gradient of exactly zero. Two presets: `"paper"`, the published widths
-# ($C = 64$), and `"default"` ($C = 32$, with an EMA of $G$'s weights for sampling, as in
-# lesson 6).
+# ($C = 64$), and `"default"`, sized for two CPU cores: $C = 32$ in $D$ and twice that in
+# $G$, an EMA of $G$'s weights for sampling (lesson 6), packing and a smoothed real label
+# (lesson 7), and a **third strided convolution in $D$**. With two, each of $D$'s last
+# features sees a $10 \times 10$ patch and one linear layer joins them: $D$ can weigh a
+# digit's parts but not check that they belong together, and $G$ learns to draw
+# well-formed strokes in the wrong shapes. At $3 \times 3$, each feature sees the whole
+# digit (docs/experiments.md measures the difference).
 
 # %%
-print({name: (cfg.channels, cfg.batch_size, cfg.ema_decay) for name, cfg in PRESETS.items()},
-      "  (channels C, batch, EMA decay)")
+print({name: (cfg.channels, cfg.g_channels or cfg.channels, cfg.d_convs, cfg.batch_size,
+              cfg.ema_decay) for name, cfg in PRESETS.items()},
+      "  (D's C, G's C, D's convolutions, batch, EMA decay)")
 sg.seed(0)
 gan = DCGAN(PRESETS["default"])
 print("G =", gan.G)
 print("D =", gan.D)
-z = gan.sample_z(5)
+z = gan.sample_z(6)
 images = gan.G(z)
-logits = gan.D(images)
+logits = gan.discriminate(images)      # the default's D judges pairs: one logit per two images
 print(f"z {z.shape} → G → {images.shape} → D → {logits.shape};   "
       f"G {gan.G.num_parameters():,} and D {gan.D.num_parameters():,} parameters")
-assert images.shape == (5, 1, 28, 28) and logits.shape == (5, 1)
+assert images.shape == (6, 1, 28, 28) and logits.shape == (3, 1)
 upsamplers = [m for _, m in gan.G.named_modules() if isinstance(m, nn.ConvTranspose2d)]
 assert [(m.kernel_size, m.stride) for m in upsamplers] == [((4, 4), (2, 2))] * 2
 
@@ -306,18 +312,19 @@ assert [(m.kernel_size, m.stride) for m in upsamplers] == [((4, 4), (2, 2))] * 2
 #
 # In training mode BatchNorm normalises with the mean and variance of the batch it is
 # given. So $D$'s verdict on one image depends on which other images share its batch.
-# The check below feeds the same five fakes to $D$ twice: once alone, once stacked with
-# five real digits (or, without MNIST, five other fakes).
+# The check below feeds the same six fakes (three pairs: the default's $D$ judges pairs) to
+# $D$ twice: once alone, once stacked with six real digits (or, without MNIST, six other
+# fakes).
 
 # %%
 mnist = load_digits()                             # all 60,000 digits and their labels
-other = (sg.tensor((mnist[0][:5].reshape(5, 1, 28, 28) / 127.5 - 1).astype(np.float32))
-         if mnist is not None else gan.G(gan.sample_z(5)))
+other = (sg.tensor((mnist[0][:6].reshape(6, 1, 28, 28) / 127.5 - 1).astype(np.float32))
+         if mnist is not None else gan.G(gan.sample_z(6)))
 with sg.no_grad():
-    alone = array(gan.D(images))
-    mixed = array(gan.D(F.concatenate([other, images])))[5:]
-print(f"D's logits for the same five fakes, alone: {np.round(alone.ravel(), 3)}\n"
-      f"                       beside five others: {np.round(mixed.ravel(), 3)}")
+    alone = array(gan.discriminate(images))
+    mixed = array(gan.discriminate(F.concatenate([other, images])))[3:]
+print(f"D's logits for the same three pairs of fakes, alone: {np.round(alone.ravel(), 3)}\n"
+      f"                                 beside three others: {np.round(mixed.ravel(), 3)}")
 assert not np.allclose(alone, mixed)
 
 # %% [markdown]
@@ -335,8 +342,8 @@ assert not np.allclose(alone, mixed)
 # ## 5. A short training run
 #
 # The same 36 noise vectors go through $G$ as training goes on. The network is DCGAN's at
-# a quarter of the paper's width ($C = 16$), trained without an EMA (we look at $G$
-# itself), in batches of 32, with Adam's learning rate raised from the paper's
+# a quarter of the paper's width ($C = 16$), with the published two-convolution $D$ and
+# none of the default's extras, trained without an EMA (we look at $G$ itself), in batches of 32, with Adam's learning rate raised from the paper's
 # $2 \cdot 10^{-4}$ to $10^{-3}$ for both players: at the paper's rate a few hundred steps
 # leave $D$ far ahead and $G$ still painting blotches (Try this 4). Fast mode trains 500
 # iterations on the 0s, 1s and 7s, under half a minute on two cores; the full mode trains
@@ -382,8 +389,8 @@ if mnist is None:
 else:
     all_images, all_labels = mnist
     train_images = all_images[np.isin(all_labels, DIGITS)]
-    cfg = replace(PRESETS["default"], channels=16, batch_size=32, ema_decay=0.0,
-                  lr_g=1e-3, lr_d=1e-3)
+    cfg = replace(PRESETS["default"], channels=16, g_channels=0, d_convs=2, pack=1,
+                  real_label=1.0, batch_size=32, ema_decay=0.0, lr_g=1e-3, lr_d=1e-3)
     n_iters = steps(3000, 500)
     snap_at = sorted({0, n_iters // 10, n_iters // 2, n_iters})
     z_grid = sg.tensor(np.random.default_rng([0, 100]).standard_normal((36, cfg.z_dim))
