@@ -13,7 +13,8 @@ itself, and in PyTorch (``--threads``, 2 by default), and reports the ratios.
     3. DCGAN's four convolutions, forward + backward, at the sizes its ``default`` preset
        (C = 32) runs them at batch 64 (benchmarks/conv.py): the by-hand column is a plain
        NumPy im2col
-    4. one DCGAN iteration, ``default`` (C = 32, G reuses D's fakes, EMA) and ``paper``
+    4. one DCGAN iteration, ``default`` (D at C = 32 with three convolutions on pairs, G at
+       64, G reuses D's fakes, EMA) and ``paper``
        (C = 64), batch 64: ``DCGAN.train_step`` against ``TorchGAN.train_step`` (there is no
        by-hand DCGAN: without torch this row times scratchgan alone)
     5. one CycleGAN iteration, ``plain`` preset (the default's networks, batch 4 and 16×16
@@ -310,8 +311,11 @@ def main(argv=None) -> None:
     channels = same_math.dcgan.PRESETS["default"].channels
     conv_benches = [(f"{layer.name} fwd+bwd", lambda _, layer=layer: conv_sides(layer),
                      layer.batch, args.repeat) for layer in conv.dcgan_layers(channels, 64)]
-    conv_benches += [(f"DCGAN iteration {p} (C={same_math.dcgan.PRESETS[p].channels})",
-                      lambda batch, p=p: dcgan_sides(p, batch), 64, gan_repeat)
+    def dcgan_title(p):                 # D's C, and G's where it is wider
+        cfg = same_math.dcgan.PRESETS[p]
+        return (f"DCGAN iteration {p} (C={cfg.channels}"
+                + (f", G {cfg.g_channels})" if cfg.g_channels else ")"))
+    conv_benches += [(dcgan_title(p), lambda batch, p=p: dcgan_sides(p, batch), 64, gan_repeat)
                      for p in ("default", "paper")]
     cyclegan_batch = same_math.cyclegan.PRESETS["plain"].batch_size
     cyclegan_benches = [("CycleGAN iteration plain (G+F, D_X+D_Y)",
