@@ -83,18 +83,24 @@ def make_generator(cfg: DCGANConfig) -> nn.Sequential:
         *head, nn.Tanh())
 
 
+def d_last_map(cfg: DCGANConfig) -> tuple[int, int]:
+    """(channels, side) of D's last feature map, before its Linear: (2C, 7) after two
+    strided convolutions, (4C, 3) after three.  The WGAN critic shares the geometry."""
+    return (2 * cfg.channels, 7) if cfg.d_convs == 2 else (4 * cfg.channels, 3)
+
+
 def make_discriminator(cfg: DCGANConfig) -> nn.Sequential:
     """With packing, D's first convolution reads ``pack`` images as that many channels."""
     c, bn = cfg.channels, cfg.d_batchnorm
     third = [] if cfg.d_convs == 2 else [                         # (2C, 7, 7) → (4C, 3, 3)
         nn.Conv2d(2 * c, 4 * c, 4, stride=2, padding=1, bias=not bn),
         *([nn.BatchNorm2d(4 * c)] if bn else []), nn.LeakyReLU(cfg.slope)]
-    features = 2 * c * 7 * 7 if cfg.d_convs == 2 else 4 * c * 3 * 3
+    channels, side = d_last_map(cfg)
     return nn.Sequential(
         nn.Conv2d(cfg.pack, c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
         nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=not bn),
         *([nn.BatchNorm2d(2 * c)] if bn else []), nn.LeakyReLU(cfg.slope),
-        *third, nn.Flatten(), nn.Linear(features, 1))
+        *third, nn.Flatten(), nn.Linear(channels * side * side, 1))
 
 
 def dcgan_init_(module: nn.Module, std: float) -> None:

@@ -32,7 +32,7 @@ from .. import backend, losses, nn, optim
 from .. import functional as F
 from ..autograd import Tensor, no_grad
 from ..config import require, require_choice, require_float
-from .dcgan import DCGAN, DCGANConfig, dcgan_init_
+from .dcgan import DCGAN, DCGANConfig, d_last_map, dcgan_init_
 
 
 @dataclass
@@ -127,11 +127,11 @@ def make_critic(cfg: WassersteinConfig) -> nn.Sequential:
                 *([nn.LayerNorm((c_out, size, size))] if layer_norm else []),
                 nn.LeakyReLU(cfg.slope)]
     third = block(2 * c, 4 * c, 3) if cfg.d_convs == 3 else []    # as DCGAN's d_convs=3
-    features = 2 * c * 7 * 7 if cfg.d_convs == 2 else 4 * c * 3 * 3
+    channels, side = d_last_map(cfg)
     return nn.Sequential(
         nn.Conv2d(1, c, 4, stride=2, padding=1), nn.LeakyReLU(cfg.slope),
         *block(c, 2 * c, 7), *third,
-        nn.Flatten(), nn.Linear(features, 1, bias=False))
+        nn.Flatten(), nn.Linear(channels * side * side, 1, bias=False))
 
 
 class WassersteinGAN(DCGAN):
