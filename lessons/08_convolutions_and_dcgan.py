@@ -288,12 +288,14 @@ assert np.allclose(pooled, strided)
 # features sees a $10 \times 10$ patch and one linear layer joins them: $D$ can weigh a
 # digit's parts but not check that they belong together, and $G$ learns to draw
 # well-formed strokes in the wrong shapes. At $3 \times 3$, each feature sees the whole
-# digit (docs/experiments.md measures the difference).
+# digit. $G$ gets the same in turn: a **hidden fully connected layer** (512 units) before
+# its projection to the $7 \times 7$ map, so that the digit's layout is planned by two
+# nonlinear layers rather than one linear map of $z$ (docs/experiments.md measures both).
 
 # %%
-print({name: (cfg.channels, cfg.g_channels or cfg.channels, cfg.d_convs, cfg.batch_size,
-              cfg.ema_decay) for name, cfg in PRESETS.items()},
-      "  (D's C, G's C, D's convolutions, batch, EMA decay)")
+print({name: (cfg.channels, cfg.g_channels or cfg.channels, cfg.g_hidden, cfg.d_convs,
+              cfg.batch_size, cfg.ema_decay) for name, cfg in PRESETS.items()},
+      "  (D's C, G's C, G's hidden layer, D's convolutions, batch, EMA decay)")
 sg.seed(0)
 gan = DCGAN(PRESETS["default"])
 print("G =", gan.G)
@@ -389,8 +391,8 @@ if mnist is None:
 else:
     all_images, all_labels = mnist
     train_images = all_images[np.isin(all_labels, DIGITS)]
-    cfg = replace(PRESETS["default"], channels=16, g_channels=0, d_convs=2, pack=1,
-                  real_label=1.0, batch_size=32, ema_decay=0.0, lr_g=1e-3, lr_d=1e-3)
+    cfg = replace(PRESETS["default"], channels=16, g_channels=0, g_hidden=0, d_convs=2,
+                  pack=1, real_label=1.0, batch_size=32, ema_decay=0.0, lr_g=1e-3, lr_d=1e-3)
     n_iters = steps(3000, 500)
     snap_at = sorted({0, n_iters // 10, n_iters // 2, n_iters})
     z_grid = sg.tensor(np.random.default_rng([0, 100]).standard_normal((36, cfg.z_dim))

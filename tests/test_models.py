@@ -176,6 +176,21 @@ def test_dcgan_g_channels_widens_g_alone():
         DCGAN(DCGANConfig(g_channels=-1))
 
 
+def test_dcgan_g_hidden_puts_a_fully_connected_layer_before_the_projection():
+    sg.seed(0)
+    model = DCGAN(DCGANConfig(channels=4, g_hidden=9, z_dim=10))
+    assert model.G(model.sample_z(3)).shape == (3, 1, 28, 28)
+    kinds = [type(m).__name__ for m in model.G][:4]
+    assert kinds == ["Linear", "BatchNorm1d", "ReLU", "Linear"]
+    assert (model.G[0].in_features, model.G[0].out_features) == (10, 9)
+    assert (model.G[3].in_features, model.G[3].out_features) == (9, 8 * 7 * 7)
+    plain = DCGAN(DCGANConfig(channels=4, z_dim=10))
+    assert [type(m).__name__ for m in plain.G][:4] == ["Linear", "BatchNorm1d", "ReLU",
+                                                       "Unflatten"]
+    with pytest.raises(ConfigError, match="^g_hidden="):
+        DCGAN(DCGANConfig(g_hidden=-1))
+
+
 def test_dcgan_d_convs_3_adds_a_strided_convolution_that_sees_the_whole_digit():
     sg.seed(0)
     model = DCGAN(DCGANConfig(channels=4, d_convs=3, z_dim=10))
