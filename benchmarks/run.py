@@ -14,8 +14,8 @@ itself, and in PyTorch (``--threads``, 2 by default), and reports the ratios.
        (C = 32) runs them at batch 64 (benchmarks/conv.py): the by-hand column is a plain
        NumPy im2col
     4. one DCGAN iteration, ``default`` (D at C = 32 with three convolutions on pairs, G at
-       64, G reuses D's fakes, EMA) and ``paper``
-       (C = 64), batch 64: ``DCGAN.train_step`` against ``TorchGAN.train_step`` (there is no
+       64 with a hidden layer of 512, G reuses D's fakes, EMA) and ``paper`` (C = 64),
+       batch 64: ``DCGAN.train_step`` against ``TorchGAN.train_step`` (there is no
        by-hand DCGAN: without torch this row times scratchgan alone)
     5. one CycleGAN iteration, ``plain`` preset (the default's networks, batch 4 and 16×16
        digits, without its semantic term, which the twin does not have): the G/F
@@ -311,10 +311,11 @@ def main(argv=None) -> None:
     channels = same_math.dcgan.PRESETS["default"].channels
     conv_benches = [(f"{layer.name} fwd+bwd", lambda _, layer=layer: conv_sides(layer),
                      layer.batch, args.repeat) for layer in conv.dcgan_layers(channels, 64)]
-    def dcgan_title(p):                 # D's C, and G's where it is wider
+    def dcgan_title(p):                 # D's C, and G's where it is wider or has a hidden layer
         cfg = same_math.dcgan.PRESETS[p]
         return (f"DCGAN iteration {p} (C={cfg.channels}"
-                + (f", G {cfg.g_channels})" if cfg.g_channels else ")"))
+                + (f", G {cfg.g_channels}" if cfg.g_channels else "")
+                + (f"+fc{cfg.g_hidden}" if cfg.g_hidden else "") + ")")
     conv_benches += [(dcgan_title(p), lambda batch, p=p: dcgan_sides(p, batch), 64, gan_repeat)
                      for p in ("default", "paper")]
     cyclegan_batch = same_math.cyclegan.PRESETS["plain"].batch_size
@@ -323,7 +324,7 @@ def main(argv=None) -> None:
                          gan_repeat)]
     benches = {"mlp": mlp_benches, "conv": conv_benches, "cyclegan": cyclegan_benches}.get(
         args.only, mlp_benches + conv_benches + cyclegan_benches)
-    head = f"{'what':<41} {'batch':>5} {'scratchgan':>11} {'by hand':>11}"
+    head = f"{'what':<44} {'batch':>5} {'scratchgan':>11} {'by hand':>11}"
     print(head + (f" {'torch':>11} {'sg/hand':>8} {'sg/torch':>8}" if torch is not None
                   and backend.name == "numpy" else f" {'sg/hand':>8}"))
     rows = []
@@ -331,7 +332,7 @@ def main(argv=None) -> None:
         t = time_rounds(sides(batch), repeat, args.rounds)
         row = {"name": name, "batch": batch, "backend": backend.name,
                "ms_scratchgan": t["scratchgan"] * 1e3}
-        line = f"{name:<41} {batch:>5} {row['ms_scratchgan']:>8.3f} ms "
+        line = f"{name:<44} {batch:>5} {row['ms_scratchgan']:>8.3f} ms "
         if "by hand" in t:
             row["ms_by_hand"] = t["by hand"] * 1e3
             row["ratio_by_hand"] = t[("ratio", "scratchgan", "by hand")]
