@@ -1,7 +1,11 @@
 """bench-modes: mode collapse on PacGAN's 2D mixtures, scored the way PacGAN scores it.
 
-    python -m scratchgan bench-modes [--seeds 10] [--iterations N] [--models gan,pacgan4]
-                                     [--datasets ring,grid] [--out runs/bench-modes]
+    python -m scratchgan bench-modes [--seeds 10] [--first-seed 0] [--iterations N]
+                                     [--models gan,pacgan4] [--datasets ring,grid]
+                                     [--out runs/bench-modes]
+    python -m scratchgan bench-modes --table A/bench_modes.json B/bench_modes.json …
+        (one table over the runs of several invocations: a long schedule's seeds can be run
+        a few at a time, on several machines or days, and summed up here)
 
 The setup of Lin et al. (2018), PacGAN, Table 1 (and the code that made it):
 
@@ -336,9 +340,12 @@ def parse_list(flag: str, text: str, known) -> list[str]:
 
 def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
                   iterations: int = DEFAULT_ITERATIONS, out: Path | None = None,
-                  setup: Setup = PACGAN_SETUP, log=print) -> tuple[list[Run], dict]:
-    """Every (model, dataset, seed) run; the summary; with ``out``: JSON and a figure per model."""
+                  setup: Setup = PACGAN_SETUP, log=print,
+                  first_seed: int = 0) -> tuple[list[Run], dict]:
+    """Every (model, dataset, seed) run for the seeds first_seed … first_seed + seeds − 1;
+    the summary; with ``out``: JSON and a figure per model."""
     require_int("--seeds", seeds)
+    require_int("--first-seed", first_seed, low=0)
     require_int("--iterations", iterations)
     require_int("g_hidden", setup.g_hidden)
     require_int("d_hidden", setup.d_hidden)
@@ -356,7 +363,7 @@ def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
     start, runs = time.perf_counter(), []
     for model in models:
         for dataset in datasets:
-            for seed in range(seeds):
+            for seed in range(first_seed, first_seed + seeds):
                 run = train_run(model, dataset, seed, iterations, setup=setup)
                 runs.append(run)
                 log(f"{model:<15}{dataset:<5} seed {seed}: {run.modes:2d} modes, "
@@ -366,7 +373,8 @@ def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
     wall = time.perf_counter() - start
     if out is not None:
         record = {
-            "settings": {"iterations": iterations, "seeds": seeds, "models": list(models),
+            "settings": {"iterations": iterations, "seeds": seeds, "first_seed": first_seed,
+                         "models": list(models),
                          "datasets": list(datasets), "batch": BATCH, "samples": EVAL_SAMPLES,
                          "setup": asdict(setup),
                          "contestants": {m: asdict(CONTESTANTS[m]) for m in models}},
@@ -384,7 +392,55 @@ def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
     return runs, summary | {"_wall_seconds": wall}
 
 
+# The settings that make runs comparable: a table may only sum up runs that agree on these
+# (and on each contestant that two files share).
+SAME_SETTINGS = ("iterations", "batch", "samples", "setup")
+
+
+def load_runs(paths) -> tuple[list[Run], int]:
+    """The runs saved by several invocations (their ``bench_modes.json``), and their number
+    of G steps; refused in one line if the files disagree on a setting that changes the
+    scores, or hold the same (model, mixture, seed) twice."""
+    runs, settings, seen, known = [], None, {}, {}
+    for path in map(Path, paths):
+        try:
+            record = json.loads(path.read_text())
+            these, saved = record["settings"], record["runs"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ConfigError(f"--table {path}: not a bench_modes.json that bench-modes wrote "
+                              f"({type(e).__name__}); run bench-modes with --out first") from None
+        contestants = these.get("contestants") or {}
+        these = {k: these.get(k) for k in SAME_SETTINGS}
+        if settings is not None:
+            differ = [k for k in SAME_SETTINGS if these[k] != settings[k]]
+            differ += [f"contestant {m}" for m in contestants
+                       if m in known and contestants[m] != known[m]]
+            if differ:
+                raise ConfigError(f"--table {path}: its {', '.join(differ)} differ from "
+                                  f"{paths[0]}'s: only runs of one schedule make one table")
+        settings = settings or these
+        known = known | contestants
+        for saved_run in saved:
+            try:
+                run = Run(**saved_run, samples=None)
+            except TypeError:
+                raise ConfigError(f"--table {path}: a run there lacks or adds fields "
+                                  f"({sorted(saved_run)}): was it written by bench-modes?"
+                                  ) from None
+            key = (run.model, run.dataset, run.seed)
+            if key in seen:
+                raise ConfigError(f"--table {path}: {run.model} on {run.dataset}, seed "
+                                  f"{run.seed}, is also in {seen[key]}: give each seed once")
+            seen[key] = path
+            runs.append(run)
+    return runs, settings["iterations"]
+
+
 def cmd_bench_modes(args) -> int:
+    if args.table:
+        runs, iterations = load_runs(args.table)
+        print(format_table(summarize(runs), iterations))
+        return 0
     models = parse_list("--models", args.models, CONTESTANTS)
     datasets = parse_list("--datasets", args.datasets, DATASETS)
     if args.setup not in SETUPS:
@@ -394,7 +450,7 @@ def cmd_bench_modes(args) -> int:
                                            if v is not None})
     print(f"bench-modes: setup {args.setup} {setup}")
     runs, summary = run_benchmark(models, datasets, args.seeds, args.iterations,
-                                  Path(args.out), setup)
+                                  Path(args.out), setup, first_seed=args.first_seed)
     wall = summary.pop("_wall_seconds")
     print()
     print(format_table(summary, args.iterations))
@@ -407,7 +463,13 @@ def cmd_bench_modes(args) -> int:
 def add_parser(sub) -> None:
     p = sub.add_parser("bench-modes", help="mode collapse on PacGAN's ring and grid, "
                                            "beside PacGAN's Table 1")
-    p.add_argument("--seeds", type=int, default=10, help="seeds 0 … N−1 per model and mixture")
+    p.add_argument("--seeds", type=int, default=10, help="N seeds per model and mixture")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="the seeds are S … S+N−1 (default 0): a long schedule a few seeds at "
+                   "a time")
+    p.add_argument("--table", nargs="+", metavar="JSON", default=None,
+                   help="train nothing: print one table over the runs saved in these "
+                   "bench_modes.json files (the same schedule, each seed once)")
     p.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="G steps per run")
     p.add_argument("--models", default=",".join(CONTESTANTS),
                    help=f"comma-separated, of: {', '.join(CONTESTANTS)}")

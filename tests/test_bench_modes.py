@@ -157,11 +157,45 @@ def test_command_line_writes_json_and_a_figure_per_model(tmp_path, capsys):
 
 
 @pytest.mark.host_only
+def test_table_sums_up_the_seeds_of_several_invocations(tmp_path, capsys):
+    common = ["bench-modes", "--iterations", "1", "--models", "pacgan2", "--datasets", "ring"]
+    assert main([*common, "--seeds", "2", "--out", str(tmp_path / "a")]) == 0
+    assert main([*common, "--seeds", "1", "--first-seed", "2", "--out", str(tmp_path / "b")]) == 0
+    a, b = (json.loads((tmp_path / x / "bench_modes.json").read_text()) for x in "ab")
+    assert [r["seed"] for r in a["runs"]] == [0, 1] and [r["seed"] for r in b["runs"]] == [2]
+    capsys.readouterr()
+    assert main(["bench-modes", "--table", str(tmp_path / "a" / "bench_modes.json"),
+                 str(tmp_path / "b" / "bench_modes.json")]) == 0
+    printed = capsys.readouterr().out
+    runs = a["runs"] + b["runs"]
+    modes = np.array([r["modes"] for r in runs], dtype=float)
+    quality = np.array([r["high_quality"] for r in runs])
+    row = next(line for line in printed.splitlines() if line.strip().startswith("pacgan2"))
+    assert row.split()[1:] == [f"{modes.mean():.1f}", "±", f"{modes.std(ddof=1):.1f}",
+                               f"{100 * quality.mean():.1f}", "±",
+                               f"{100 * quality.std(ddof=1):.1f}"] + row.split()[7:]
+    assert row.split()[-1] == "3"                                       # seeds
+    # the same seed twice, or another schedule, is refused in one line
+    other = ["bench-modes", "--iterations", "2", *common[3:], "--seeds", "1", "--first-seed", "5"]
+    assert main([*other, "--out", str(tmp_path / "c")]) == 0
+    for extra, message in (("a", "give each seed once"), ("c", "iterations differ")):
+        capsys.readouterr()
+        assert main(["bench-modes", "--table", str(tmp_path / "a" / "bench_modes.json"),
+                     str(tmp_path / extra / "bench_modes.json")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    (tmp_path / "junk.json").write_text("[1, 2]")
+    assert main(["bench-modes", "--table", str(tmp_path / "junk.json")]) == 2
+    assert "not a bench_modes.json" in capsys.readouterr().err
+
+
+@pytest.mark.host_only
 @pytest.mark.parametrize("argv, message", [
     (["--models", "gan,vae"], "--models 'gan,vae': choose from"),
     (["--datasets", "spiral"], "--datasets 'spiral': choose from"),
     (["--seeds", "0"], "--seeds=0 is not allowed"),
     (["--iterations", "0"], "--iterations=0 is not allowed"),
+    (["--first-seed", "-1"], "--first-seed=-1 is not allowed"),
 ])
 def test_bad_settings_are_refused_in_one_line(argv, message, tmp_path, capsys):
     assert main(["bench-modes", "--out", str(tmp_path / "x"), *argv]) == 2
