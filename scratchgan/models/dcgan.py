@@ -14,7 +14,9 @@ learns its own downsampling, G its own upsampling); BatchNorm in both networks e
 output and D's input; ReLU in G with Tanh at the end, LeakyReLU 0.2 in D; no hidden fully
 connected layers beyond the projection of z and D's last layer; weights from N(0, 0.02),
 Adam with lr 2e-4 and β₁ = 0.5.  A 4×4 kernel at stride 2 overlaps evenly (4 is a multiple
-of 2), which avoids the checkerboard a 3×3 kernel at stride 2 paints (lesson 08).
+of 2), which avoids the checkerboard a 3×3 kernel at stride 2 paints (lesson 08).  The
+``default`` preset breaks one of them where measurement said so, a hidden layer in G
+(g_hidden, docs/experiments.md); ``paper`` keeps them all.
 
 Training is the same Algorithm 1 as the MLP GAN (``gan.py``); only the networks differ.
 """
