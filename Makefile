@@ -105,10 +105,11 @@ check: $(READY)
 ## make bench-modes: mode collapse on PacGAN's ring and grid, six GANs × 10 seeds × 1,500
 ## G steps, printed beside PacGAN's Table 1; JSON and a scatter figure per model in OUT
 ## (hours of CPU on two cores: docs/modes.md says how many, and what smaller runs cost)
-## (knobs: SEEDS=… ITERATIONS=… MODELS=gan,pacgan4 DATASETS=ring SETUP=small OUT=…)
+## (knobs: SEEDS=… ITERATIONS=… MODELS=gan,pacgan4 DATASETS=ring SETUP=small OUT=…
+## OVERWRITE=1 to replace a benchmark already in OUT)
 .PHONY: bench-modes
 bench-modes: $(READY)
 	$(PY) -m scratchgan bench-modes $(if $(SEEDS),--seeds $(SEEDS)) \
 	  $(if $(ITERATIONS),--iterations $(ITERATIONS)) $(if $(MODELS),--models $(MODELS)) \
 	  $(if $(DATASETS),--datasets $(DATASETS)) $(if $(SETUP),--setup $(SETUP)) \
-	  $(if $(OUT),--out $(OUT))
+	  $(if $(OUT),--out $(OUT)) $(if $(OVERWRITE),--overwrite)

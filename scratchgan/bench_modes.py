@@ -53,6 +53,7 @@ from .config import require, require_float, require_int
 from .data.toy2d import (PACGAN_GRID, PACGAN_RING, grid_centres, grid_of_gaussians,
                          pacgan_scores, ring_centres, ring_of_gaussians)
 from .errors import ConfigError
+from .fileio import write_bytes_atomic
 
 Z_DIM, PIECES, INIT_STD = 2, 5, 0.02
 BATCH, EVAL_SAMPLES = 100, 2500
@@ -340,10 +341,11 @@ def parse_list(flag: str, text: str, known) -> list[str]:
 
 def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
                   iterations: int = DEFAULT_ITERATIONS, out: Path | None = None,
-                  setup: Setup = PACGAN_SETUP, log=print,
-                  first_seed: int = 0) -> tuple[list[Run], dict]:
+                  setup: Setup = PACGAN_SETUP, log=print, first_seed: int = 0,
+                  overwrite: bool = False) -> tuple[list[Run], dict]:
     """Every (model, dataset, seed) run for the seeds first_seed … first_seed + seeds − 1;
-    the summary; with ``out``: JSON and a figure per model."""
+    the summary; with ``out``: the JSON, rewritten (atomically) after every run, so that a
+    long benchmark stopped midway keeps the seeds it finished, and a figure per model."""
     require_int("--seeds", seeds)
     require_int("--first-seed", first_seed, low=0)
     require_int("--iterations", iterations)
@@ -359,8 +361,27 @@ def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
         out = Path(out)
         if out.exists() and not out.is_dir():
             raise ConfigError(f"--out {out}: that is a file, not a folder")
+        if (out / "bench_modes.json").exists() and not overwrite:
+            raise ConfigError(f"--out {out} holds a benchmark already: choose another --out, "
+                              f"or --overwrite to replace it")
         out.mkdir(parents=True, exist_ok=True)
     start, runs = time.perf_counter(), []
+
+    def save(finished: bool) -> None:
+        record = {
+            "settings": {"iterations": iterations, "seeds": seeds, "first_seed": first_seed,
+                         "models": list(models),
+                         "datasets": list(datasets), "batch": BATCH, "samples": EVAL_SAMPLES,
+                         "setup": asdict(setup),
+                         "contestants": {m: asdict(CONTESTANTS[m]) for m in models}},
+            "finished": finished,
+            "wall_seconds": round(time.perf_counter() - start, 1),
+            "summary": summarize(runs),
+            "anchors_pacgan_table1": ANCHORS,
+            "runs": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in runs],
+        }
+        write_bytes_atomic(out / "bench_modes.json", json.dumps(record, indent=1).encode())
+
     for model in models:
         for dataset in datasets:
             for seed in range(first_seed, first_seed + seeds):
@@ -369,21 +390,12 @@ def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
                 log(f"{model:<15}{dataset:<5} seed {seed}: {run.modes:2d} modes, "
                     f"{run.high_quality:6.1%} high quality, reverse KL {run.reverse_kl:.3f}"
                     f"  ({run.seconds:.1f} s, CPU {run.cpu_seconds:.1f} s)")
+                if out is not None:
+                    save(finished=False)
     summary = summarize(runs)
     wall = time.perf_counter() - start
     if out is not None:
-        record = {
-            "settings": {"iterations": iterations, "seeds": seeds, "first_seed": first_seed,
-                         "models": list(models),
-                         "datasets": list(datasets), "batch": BATCH, "samples": EVAL_SAMPLES,
-                         "setup": asdict(setup),
-                         "contestants": {m: asdict(CONTESTANTS[m]) for m in models}},
-            "wall_seconds": round(wall, 1),
-            "summary": summary,
-            "anchors_pacgan_table1": ANCHORS,
-            "runs": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in runs],
-        }
-        (out / "bench_modes.json").write_text(json.dumps(record, indent=1))
+        save(finished=True)
         from .viz import plt
         for model in models:
             fig = scatter_figure([r for r in runs if r.model == model])
@@ -450,7 +462,8 @@ def cmd_bench_modes(args) -> int:
                                            if v is not None})
     print(f"bench-modes: setup {args.setup} {setup}")
     runs, summary = run_benchmark(models, datasets, args.seeds, args.iterations,
-                                  Path(args.out), setup, first_seed=args.first_seed)
+                                  Path(args.out), setup, first_seed=args.first_seed,
+                                  overwrite=args.overwrite)
     wall = summary.pop("_wall_seconds")
     print()
     print(format_table(summary, args.iterations))
@@ -467,6 +480,8 @@ def add_parser(sub) -> None:
     p.add_argument("--first-seed", type=int, default=0,
                    help="the seeds are S … S+N−1 (default 0): a long schedule a few seeds at "
                    "a time")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the benchmark saved in --out (it is never replaced otherwise)")
     p.add_argument("--table", nargs="+", metavar="JSON", default=None,
                    help="train nothing: print one table over the runs saved in these "
                    "bench_modes.json files (the same schedule, each seed once)")

@@ -156,6 +156,39 @@ def test_command_line_writes_json_and_a_figure_per_model(tmp_path, capsys):
     assert (out / "gan.png").stat().st_size > 0 and (out / "pacgan2.png").stat().st_size > 0
 
 
+def test_a_benchmark_stopped_midway_keeps_the_seeds_it_finished(tmp_path):
+    lines = []
+
+    def log(line):
+        lines.append(line)
+        if len(lines) == 2:                 # the second run is trained, not yet saved
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        bm.run_benchmark(["gan"], ["ring"], seeds=3, iterations=1, out=tmp_path, setup=SMALL,
+                         log=log)
+    record = json.loads((tmp_path / "bench_modes.json").read_text())
+    assert record["finished"] is False and [r["seed"] for r in record["runs"]] == [0]
+    assert record["summary"]["gan"]["ring"]["seeds"] == 1
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob("*.png"))
+
+
+@pytest.mark.host_only
+def test_a_saved_benchmark_is_replaced_only_when_asked(tmp_path, capsys):
+    argv = ["bench-modes", "--seeds", "1", "--iterations", "1", "--models", "gan",
+            "--datasets", "ring", "--setup", "small", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    saved = (tmp_path / "bench_modes.json").read_text()
+    assert json.loads(saved)["finished"] is True
+    capsys.readouterr()
+    assert main([*argv, "--first-seed", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a benchmark already" in err and err.count("\n") == 1
+    assert (tmp_path / "bench_modes.json").read_text() == saved
+    assert main([*argv, "--first-seed", "4", "--overwrite"]) == 0
+    assert [r["seed"] for r in json.loads((tmp_path / "bench_modes.json").read_text())["runs"]] == [4]
+
+
 @pytest.mark.host_only
 def test_table_sums_up_the_seeds_of_several_invocations(tmp_path, capsys):
     common = ["bench-modes", "--iterations", "1", "--models", "pacgan2", "--datasets", "ring"]
