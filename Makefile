@@ -106,10 +106,11 @@ check: $(READY)
 ## G steps, printed beside PacGAN's Table 1; JSON and a scatter figure per model in OUT
 ## (hours of CPU on two cores: docs/modes.md says how many, and what smaller runs cost)
 ## (knobs: SEEDS=… ITERATIONS=… MODELS=gan,pacgan4 DATASETS=ring SETUP=small OUT=…
-## OVERWRITE=1 to replace a benchmark already in OUT)
+## SCORE_EVERY=N to score every N G steps too, OVERWRITE=1 to replace a benchmark in OUT)
 .PHONY: bench-modes
 bench-modes: $(READY)
 	$(PY) -m scratchgan bench-modes $(if $(SEEDS),--seeds $(SEEDS)) \
 	  $(if $(ITERATIONS),--iterations $(ITERATIONS)) $(if $(MODELS),--models $(MODELS)) \
 	  $(if $(DATASETS),--datasets $(DATASETS)) $(if $(SETUP),--setup $(SETUP)) \
-	  $(if $(OUT),--out $(OUT)) $(if $(OVERWRITE),--overwrite)
+	  $(if $(OUT),--out $(OUT)) $(if $(SCORE_EVERY),--score-every $(SCORE_EVERY)) \
+	  $(if $(OVERWRITE),--overwrite)

@@ -188,14 +188,21 @@ class Run:
     cpu_seconds: float                            # this process's CPU time (on a shared
                                                   # machine the honest cost of a run)
     samples: np.ndarray = field(repr=False)       # (2500, 2): what was scored
+    # with score_every = N: the same three scores every N G steps, [{"step", "modes",
+    # "high_quality", "reverse_kl"}, …], to see when modes are found, sharpened or lost
+    trace: list = field(default_factory=list, repr=False)
 
 
 def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITERATIONS,
-              callback=None, setup: Setup = PACGAN_SETUP) -> Run:
+              callback=None, setup: Setup = PACGAN_SETUP, score_every: int = 0,
+              log=None) -> Run:
     """Train one contestant on one mixture from one seed; score 2,500 of its samples.
 
     ``callback(iteration, G, D)``, if given, runs after every G step (iteration 1, 2, …) and
     once before training (iteration 0): to record samples or weights along the way.
+    ``score_every`` = N > 0 also scores G after every N-th G step (the same samples' z as the
+    final score, so the last point of a trace is the final score) into ``Run.trace``, and
+    hands each point to ``log`` as a line, if given.
     """
     c = CONTESTANTS[model]
     centres, std, draw = DATASETS[dataset]
@@ -206,6 +213,7 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
     lr = c.lr * setup.lr_scale
     opt_g, opt_d = _optimizer(c, G.parameters(), lr), _optimizer(c, D.parameters(), lr)
     n = BATCH * c.pack                       # samples per batch: 100 inputs of D
+    trace = []
 
     def judge(x: Tensor) -> Tensor:          # (n, 2) → (n/m, 2m): m samples per input → D
         return D(x.reshape(x.shape[0] // c.pack, 2 * c.pack) if c.pack > 1 else x)
@@ -242,11 +250,17 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
         opt_g.step()
         if callback:
             callback(iteration, G, D)
+        if score_every and iteration % score_every == 0:
+            point = pacgan_scores(generate(G, EVAL_SAMPLES, seed), centres, std)
+            trace.append({"step": iteration, **point._asdict()})
+            if log:
+                log(f"  {model} {dataset} seed {seed}, G step {iteration}: {point.modes} modes, "
+                    f"{point.high_quality:.1%} high quality, reverse KL {point.reverse_kl:.3f}")
     samples = generate(G, EVAL_SAMPLES, seed)
     scores = pacgan_scores(samples, centres, std)
     return Run(model, dataset, seed, iterations, scores.modes, scores.high_quality,
                scores.reverse_kl, time.perf_counter() - start, time.process_time() - cpu_start,
-               samples)
+               samples, trace)
 
 
 def generate(G: nn.Module, n: int, seed: int) -> np.ndarray:
@@ -342,13 +356,15 @@ def parse_list(flag: str, text: str, known) -> list[str]:
 def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
                   iterations: int = DEFAULT_ITERATIONS, out: Path | None = None,
                   setup: Setup = PACGAN_SETUP, log=print, first_seed: int = 0,
-                  overwrite: bool = False) -> tuple[list[Run], dict]:
+                  overwrite: bool = False, score_every: int = 0) -> tuple[list[Run], dict]:
     """Every (model, dataset, seed) run for the seeds first_seed … first_seed + seeds − 1;
     the summary; with ``out``: the JSON, rewritten (atomically) after every run, so that a
-    long benchmark stopped midway keeps the seeds it finished, and a figure per model."""
+    long benchmark stopped midway keeps the seeds it finished, and a figure per model.
+    ``score_every`` = N > 0 logs and saves each run's scores every N G steps as well."""
     require_int("--seeds", seeds)
     require_int("--first-seed", first_seed, low=0)
     require_int("--iterations", iterations)
+    require_int("--score-every", score_every, low=0)
     require_int("g_hidden", setup.g_hidden)
     require_int("d_hidden", setup.d_hidden)
     require_float("--lr-scale", setup.lr_scale, 0, 1e4, low_open=True)
@@ -370,7 +386,7 @@ def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
     def save(finished: bool) -> None:
         record = {
             "settings": {"iterations": iterations, "seeds": seeds, "first_seed": first_seed,
-                         "models": list(models),
+                         "score_every": score_every, "models": list(models),
                          "datasets": list(datasets), "batch": BATCH, "samples": EVAL_SAMPLES,
                          "setup": asdict(setup),
                          "contestants": {m: asdict(CONTESTANTS[m]) for m in models}},
@@ -385,7 +401,8 @@ def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
     for model in models:
         for dataset in datasets:
             for seed in range(first_seed, first_seed + seeds):
-                run = train_run(model, dataset, seed, iterations, setup=setup)
+                run = train_run(model, dataset, seed, iterations, setup=setup,
+                                score_every=score_every, log=log)
                 runs.append(run)
                 log(f"{model:<15}{dataset:<5} seed {seed}: {run.modes:2d} modes, "
                     f"{run.high_quality:6.1%} high quality, reverse KL {run.reverse_kl:.3f}"
@@ -463,7 +480,7 @@ def cmd_bench_modes(args) -> int:
     print(f"bench-modes: setup {args.setup} {setup}")
     runs, summary = run_benchmark(models, datasets, args.seeds, args.iterations,
                                   Path(args.out), setup, first_seed=args.first_seed,
-                                  overwrite=args.overwrite)
+                                  overwrite=args.overwrite, score_every=args.score_every)
     wall = summary.pop("_wall_seconds")
     print()
     print(format_table(summary, args.iterations))
@@ -486,6 +503,9 @@ def add_parser(sub) -> None:
                    help="train nothing: print one table over the runs saved in these "
                    "bench_modes.json files (the same schedule, each seed once)")
     p.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS, help="G steps per run")
+    p.add_argument("--score-every", type=int, default=0, metavar="N",
+                   help="also score every run after every N-th G step (printed, and saved in "
+                   "the JSON as the run's trace): when modes are found, sharpened or lost")
     p.add_argument("--models", default=",".join(CONTESTANTS),
                    help=f"comma-separated, of: {', '.join(CONTESTANTS)}")
     p.add_argument("--datasets", default="ring,grid", help="ring, grid or both")

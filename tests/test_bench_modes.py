@@ -115,6 +115,20 @@ def test_every_contestant_trains_and_is_scored(model, backend):
     np.testing.assert_array_equal(run.samples, again.samples)          # seeded: repeatable
 
 
+def test_scoring_along_the_way_records_a_trace_and_changes_nothing(backend):
+    lines = []
+    run = bm.train_run("pacgan2", "grid", seed=1, iterations=4, setup=SMALL, score_every=2,
+                       log=lines.append)
+    assert [point["step"] for point in run.trace] == [2, 4] and len(lines) == 2
+    assert "G step 2:" in lines[0] and "modes" in lines[0]
+    last = run.trace[-1]                                  # the final score, the same z
+    assert (last["modes"], last["high_quality"], last["reverse_kl"]) == \
+        (run.modes, run.high_quality, run.reverse_kl)
+    plain = bm.train_run("pacgan2", "grid", seed=1, iterations=4, setup=SMALL)
+    assert plain.trace == []
+    np.testing.assert_array_equal(run.samples, plain.samples)   # scoring drew no training noise
+
+
 def test_the_learning_rate_is_constant_then_decays_linearly():
     lrs = [bm.scheduled_lr(1.0, i, 6, decay_from=0.5) for i in range(1, 7)]
     assert lrs == pytest.approx([1, 1, 1, 1, 2 / 3, 1 / 3])
@@ -192,10 +206,11 @@ def test_a_saved_benchmark_is_replaced_only_when_asked(tmp_path, capsys):
 @pytest.mark.host_only
 def test_table_sums_up_the_seeds_of_several_invocations(tmp_path, capsys):
     common = ["bench-modes", "--iterations", "1", "--models", "pacgan2", "--datasets", "ring"]
-    assert main([*common, "--seeds", "2", "--out", str(tmp_path / "a")]) == 0
+    assert main([*common, "--seeds", "2", "--out", str(tmp_path / "a"), "--score-every", "1"]) == 0
     assert main([*common, "--seeds", "1", "--first-seed", "2", "--out", str(tmp_path / "b")]) == 0
     a, b = (json.loads((tmp_path / x / "bench_modes.json").read_text()) for x in "ab")
     assert [r["seed"] for r in a["runs"]] == [0, 1] and [r["seed"] for r in b["runs"]] == [2]
+    assert [len(r["trace"]) for r in a["runs"] + b["runs"]] == [1, 1, 0]   # traced or not
     capsys.readouterr()
     assert main(["bench-modes", "--table", str(tmp_path / "a" / "bench_modes.json"),
                  str(tmp_path / "b" / "bench_modes.json")]) == 0
@@ -229,6 +244,7 @@ def test_table_sums_up_the_seeds_of_several_invocations(tmp_path, capsys):
     (["--seeds", "0"], "--seeds=0 is not allowed"),
     (["--iterations", "0"], "--iterations=0 is not allowed"),
     (["--first-seed", "-1"], "--first-seed=-1 is not allowed"),
+    (["--score-every", "-5"], "--score-every=-5 is not allowed"),
 ])
 def test_bad_settings_are_refused_in_one_line(argv, message, tmp_path, capsys):
     assert main(["bench-modes", "--out", str(tmp_path / "x"), *argv]) == 2
