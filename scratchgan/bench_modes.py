@@ -36,10 +36,12 @@ cannot, so the number of G steps is a knob (``--iterations``, default 1,500) and
 default setup, ``pacgan-short``, keeps PacGAN's networks but multiplies every learning rate
 by 5 and decays it linearly over the second half.  ``--setup pacgan`` is PacGAN's schedule
 exactly (for 400,000 steps); ``--setup small`` narrows the networks to 128 (lesson 07).
+``--ema 0.999`` scores an average of G's weights instead of G's last ones (not PacGAN's).
 docs/modes.md has the measured tables, their commands and what they cost.
 """
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -69,6 +71,8 @@ class Setup:
     lr_scale: float = 1.0           # every contestant's learning rate times this
     decay_from: float = 1.0         # < 1: both lrs decay linearly to 0 from this fraction
                                     # of the G steps on (PacGAN: none)
+    ema: float = 0.0                # > 0: score an average of G's weights, θ̄ ← d θ̄ + (1 − d) θ
+                                    # after every G step, with this d (PacGAN: none)
 
 
 PACGAN_SETUP = Setup()
@@ -202,7 +206,8 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
     once before training (iteration 0): to record samples or weights along the way.
     ``score_every`` = N > 0 also scores G after every N-th G step (the same samples' z as the
     final score, so the last point of a trace is the final score) into ``Run.trace``, and
-    hands each point to ``log`` as a line, if given.
+    hands each point to ``log`` as a line, if given.  With ``setup.ema`` > 0 what is scored
+    is the average of G's weights (``optim.update_ema``), not G's last weights.
     """
     c = CONTESTANTS[model]
     centres, std, draw = DATASETS[dataset]
@@ -212,6 +217,7 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
     G, D = make_generator(setup.g_hidden), make_discriminator(c.pack, setup.d_hidden)
     lr = c.lr * setup.lr_scale
     opt_g, opt_d = _optimizer(c, G.parameters(), lr), _optimizer(c, D.parameters(), lr)
+    G_ema = copy.deepcopy(G) if setup.ema else None
     n = BATCH * c.pack                       # samples per batch: 100 inputs of D
     trace = []
 
@@ -248,15 +254,17 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
             opt_g.zero_grad()
             g_loss.backward()
         opt_g.step()
+        if G_ema is not None:
+            optim.update_ema(G_ema, G, optim.ema_decay(setup.ema, iteration))
         if callback:
             callback(iteration, G, D)
         if score_every and iteration % score_every == 0:
-            point = pacgan_scores(generate(G, EVAL_SAMPLES, seed), centres, std)
+            point = pacgan_scores(generate(G_ema or G, EVAL_SAMPLES, seed), centres, std)
             trace.append({"step": iteration, **point._asdict()})
             if log:
                 log(f"  {model} {dataset} seed {seed}, G step {iteration}: {point.modes} modes, "
                     f"{point.high_quality:.1%} high quality, reverse KL {point.reverse_kl:.3f}")
-    samples = generate(G, EVAL_SAMPLES, seed)
+    samples = generate(G_ema or G, EVAL_SAMPLES, seed)
     scores = pacgan_scores(samples, centres, std)
     return Run(model, dataset, seed, iterations, scores.modes, scores.high_quality,
                scores.reverse_kl, time.perf_counter() - start, time.process_time() - cpu_start,
@@ -369,6 +377,7 @@ def run_benchmark(models, datasets=("ring", "grid"), seeds: int = 10,
     require_int("d_hidden", setup.d_hidden)
     require_float("--lr-scale", setup.lr_scale, 0, 1e4, low_open=True)
     require_float("--decay-from", setup.decay_from, 0, 1)
+    require_float("--ema", setup.ema, 0, 1, high_open=True)
     for name in models:
         require(name in CONTESTANTS, "--models", name, "one of " + ", ".join(CONTESTANTS))
     for name in datasets:
@@ -440,6 +449,8 @@ def load_runs(paths) -> tuple[list[Run], int]:
                               f"({type(e).__name__}); run bench-modes with --out first") from None
         contestants = these.get("contestants") or {}
         these = {k: these.get(k) for k in SAME_SETTINGS}
+        if isinstance(these["setup"], dict):   # written before a Setup field existed:
+            these["setup"] = asdict(Setup()) | these["setup"]          # its default, then
         if settings is not None:
             differ = [k for k in SAME_SETTINGS if these[k] != settings[k]]
             differ += [f"contestant {m}" for m in contestants
@@ -475,7 +486,8 @@ def cmd_bench_modes(args) -> int:
     if args.setup not in SETUPS:
         raise ConfigError(f"--setup {args.setup!r}: choose from {', '.join(SETUPS)}")
     setup = replace(SETUPS[args.setup], **{k: v for k, v in (("lr_scale", args.lr_scale),
-                                                           ("decay_from", args.decay_from))
+                                                           ("decay_from", args.decay_from),
+                                                           ("ema", args.ema))
                                            if v is not None})
     print(f"bench-modes: setup {args.setup} {setup}")
     runs, summary = run_benchmark(models, datasets, args.seeds, args.iterations,
@@ -516,4 +528,7 @@ def add_parser(sub) -> None:
                    help="every contestant's learning rate times this (default: the setup's)")
     p.add_argument("--decay-from", type=float, default=None,
                    help="decay the lrs linearly to 0 from this fraction of the run on")
+    p.add_argument("--ema", type=float, default=None, metavar="D",
+                   help="score an exponential moving average of G's weights, updated after "
+                   "every G step with decay D (e.g. 0.999; default: the setup's, none)")
     p.set_defaults(func=cmd_bench_modes)

@@ -4,6 +4,7 @@
     RMSprop   s ← α s + (1 − α) g²;   θ ← θ − η g / (√s + ε)
     Adam      m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
               θ ← θ − η m̂ / (√v̂ + ε),  m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)
+    EMA       θ̄ ← d θ̄ + (1 − d) θ    (an average of a model's weights: ``update_ema``)
 
 Updates are in place, outside any graph (no gradient flows through an update).  The
 formulas follow PyTorch's, so the same hyper-parameters mean the same thing.
@@ -207,3 +208,28 @@ class LinearDecayLR:
         self.epoch += 1
         past = max(0, self.epoch - self.constant_epochs)
         self.optimizer.lr = self.base_lr * max(0.0, 1 - past / max(1, self.decay_epochs))
+
+
+def ema_decay(decay: float, step: int, warmup: float = 10.0) -> float:
+    """The EMA's decay after ``step`` updates: min(d, (1 + t) / (c + t)).
+
+    Early on the average spans the t steps there have been (about t / (c − 1) of them),
+    not a horizon of 1 / (1 − d) steps, most of which would be the random initial weights."""
+    return min(decay, (1 + step) / (warmup + step))
+
+
+def _ema_update(theta_ema, theta, scratch, decay: float) -> None:
+    """θ̄ ← d·θ̄ + (1 − d)·θ, in place (run a cache-sized block at a time)."""
+    theta_ema *= decay
+    theta_ema += get_array_module(theta).multiply(theta, 1 - decay, out=scratch)
+
+
+def update_ema(average, model, decay: float) -> None:
+    """Move ``average`` (a copy of ``model``) toward it: θ̄ ← d·θ̄ + (1 − d)·θ for every
+    parameter (Yazıcı et al. 2019: an average of G's weights is a smoother, better G).
+    Buffers (BatchNorm's running statistics) are copied, not averaged: they describe the
+    current activations, which is what the average is evaluated on."""
+    backend.blockwise([(functools.partial(_ema_update, decay=decay), (p_ema.data, p.data))
+                       for p_ema, p in zip(average.parameters(), model.parameters())])
+    for (_, b_ema), (_, b) in zip(average.named_buffers(), model.named_buffers()):
+        b_ema[...] = b

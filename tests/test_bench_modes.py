@@ -129,6 +129,28 @@ def test_scoring_along_the_way_records_a_trace_and_changes_nothing(backend):
     np.testing.assert_array_equal(run.samples, plain.samples)   # scoring drew no training noise
 
 
+def test_with_an_ema_the_average_of_gs_weights_is_scored(backend):
+    import copy
+
+    from scratchgan import optim
+
+    mine = {}
+
+    def keep_my_own_average(iteration, G, D):          # the formula, beside the run
+        if iteration == 0:
+            mine["G"] = copy.deepcopy(G)
+        else:
+            optim.update_ema(mine["G"], G, min(0.9, (1 + iteration) / (10 + iteration)))
+        mine["last"] = G
+
+    setup = bm.Setup(g_hidden=16, d_hidden=16, lr_scale=5.0, ema=0.9)
+    run = bm.train_run("gan", "ring", seed=3, iterations=3, setup=setup,
+                       callback=keep_my_own_average)
+    np.testing.assert_array_equal(run.samples, bm.generate(mine["G"], bm.EVAL_SAMPLES, 3))
+    last = bm.generate(mine["last"], bm.EVAL_SAMPLES, 3)           # not G's last weights
+    assert np.abs(run.samples - last).max() > 1e-6
+
+
 def test_the_learning_rate_is_constant_then_decays_linearly():
     lrs = [bm.scheduled_lr(1.0, i, 6, decay_from=0.5) for i in range(1, 7)]
     assert lrs == pytest.approx([1, 1, 1, 1, 2 / 3, 1 / 3])
@@ -232,6 +254,18 @@ def test_table_sums_up_the_seeds_of_several_invocations(tmp_path, capsys):
                      str(tmp_path / extra / "bench_modes.json")]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
+    # a file written before the setup had an EMA reads as none; another EMA is another schedule
+    b_path, paths = tmp_path / "b" / "bench_modes.json", [str(tmp_path / x / "bench_modes.json")
+                                                          for x in "ab"]
+    old = json.loads(b_path.read_text())
+    del old["settings"]["setup"]["ema"]
+    b_path.write_text(json.dumps(old))
+    assert main(["bench-modes", "--table", *paths]) == 0
+    old["settings"]["setup"]["ema"] = 0.999
+    b_path.write_text(json.dumps(old))
+    capsys.readouterr()
+    assert main(["bench-modes", "--table", *paths]) == 2
+    assert "setup differ" in capsys.readouterr().err
     (tmp_path / "junk.json").write_text("[1, 2]")
     assert main(["bench-modes", "--table", str(tmp_path / "junk.json")]) == 2
     assert "not a bench_modes.json" in capsys.readouterr().err
@@ -245,6 +279,7 @@ def test_table_sums_up_the_seeds_of_several_invocations(tmp_path, capsys):
     (["--iterations", "0"], "--iterations=0 is not allowed"),
     (["--first-seed", "-1"], "--first-seed=-1 is not allowed"),
     (["--score-every", "-5"], "--score-every=-5 is not allowed"),
+    (["--ema", "1"], "--ema=1.0 is not allowed: --ema must be a finite number in [0, 1)"),
 ])
 def test_bad_settings_are_refused_in_one_line(argv, message, tmp_path, capsys):
     assert main(["bench-modes", "--out", str(tmp_path / "x"), *argv]) == 2

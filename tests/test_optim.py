@@ -331,6 +331,32 @@ def test_the_schedule_drives_the_step_size(rng):
     np.testing.assert_allclose(sg.to_numpy(p.data), -0.5)
 
 
+# --- an average of the weights ------------------------------------------------------------
+def test_ema_averages_the_parameters_and_copies_the_buffers(backend, rng):
+    import copy
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU())
+    average = copy.deepcopy(model)
+    before = [B.to_numpy(p.data).copy() for p in average.parameters()]
+    for p in model.parameters():                         # the model moves on
+        p.data = p.data + B.xp.asarray(rng.standard_normal(p.shape), dtype=p.data.dtype)
+    model(sg.tensor(B.xp.asarray(rng.standard_normal((5, 3)), dtype=B.xp.float32)))
+    optim.update_ema(average, model, 0.75)
+    for old, p, p_avg in zip(before, model.parameters(), average.parameters()):
+        np.testing.assert_allclose(B.to_numpy(p_avg.data), 0.75 * old + 0.25 * B.to_numpy(p.data),
+                                   rtol=1e-6)
+    for (_, b), (_, b_avg) in zip(model.named_buffers(), average.named_buffers()):
+        np.testing.assert_array_equal(B.to_numpy(b_avg), B.to_numpy(b))   # the running stats
+
+
+def test_ema_decay_warms_up_to_its_value():
+    # (1 + t) / (c + t): the mean of the t steps so far, as long as it is below d
+    assert optim.ema_decay(0.999, 0) == pytest.approx(0.1)
+    assert optim.ema_decay(0.999, 8, warmup=1.0) == 0.999
+    assert optim.ema_decay(0.999, 90) == pytest.approx(91 / 100)
+    assert optim.ema_decay(0.9, 10 ** 6) == 0.9
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_updating_a_block_at_a_time_changes_nothing(name, monkeypatch):
     """backend.blockwise runs each update on cache-sized blocks: with blocks of 7 elements

@@ -68,12 +68,6 @@ class GANConfig(Config):
         require_int("epochs", self.epochs)
 
 
-def _ema_update(theta_ema, theta, scratch, decay: float) -> None:
-    """θ_ema ← d·θ_ema + (1 − d)·θ, in place (run a cache-sized block at a time)."""
-    theta_ema *= decay
-    theta_ema += backend.get_array_module(theta).multiply(theta, 1 - decay, out=scratch)
-
-
 class GAN(DigitGAN):
     """G, D, their optimizers and (optionally) an EMA of G: one ``train_step`` per iteration.
 
@@ -214,22 +208,17 @@ class GAN(DigitGAN):
         """θ_ema ← d·θ_ema + (1 − d)·θ   (Yazıcı et al. 2019: a smoother, better G)."""
         if self.G_ema is None:
             return
-        # warm-up: early on, average over the t steps there have been, not over a horizon
-        # of 1/(1 − d) steps, most of which would still be the random initial weights.
-        # With c = 10 the average spans the last ~t/9 steps: still shorter than 1/(1 − d)
-        # at the end of the default's run, so the warm-up sets the window throughout
-        # (docs/experiments.md compares other windows)
+        # warm-up (``optim.ema_decay``): with c = 10 the average spans the last ~t/9
+        # steps, still shorter than 1/(1 − d) at the end of the default's run, so the
+        # warm-up sets the window throughout (docs/experiments.md compares other windows)
         t = self.opt_g.step_count
         every = self.cfg.ema_every
         if t % every:
             return
         # every n-th step with dⁿ: the same exponential weights, read from one step in n,
         # at 1/n of the cost
-        d = min(self.cfg.ema_decay, (1 + t) / (self.cfg.ema_warmup + t)) ** every
-        backend.blockwise([(functools.partial(_ema_update, decay=d), (p_ema.data, p.data))
-                           for p_ema, p in zip(self.G_ema.parameters(), self.G.parameters())])
-        for (_, b_ema), (name, b) in zip(self.G_ema.named_buffers(), self.G.named_buffers()):
-            b_ema[...] = b
+        optim.update_ema(self.G_ema, self.G,
+                         optim.ema_decay(self.cfg.ema_decay, t, self.cfg.ema_warmup) ** every)
 
     @property
     def sampler(self) -> nn.Module:
