@@ -218,6 +218,7 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
     lr = c.lr * setup.lr_scale
     opt_g, opt_d = _optimizer(c, G.parameters(), lr), _optimizer(c, D.parameters(), lr)
     G_ema = copy.deepcopy(G) if setup.ema else None
+    scored = G if G_ema is None else G_ema   # (not ``G_ema or G``: a Sequential has a len)
     n = BATCH * c.pack                       # samples per batch: 100 inputs of D
     trace = []
 
@@ -259,12 +260,12 @@ def train_run(model: str, dataset: str, seed: int, iterations: int = DEFAULT_ITE
         if callback:
             callback(iteration, G, D)
         if score_every and iteration % score_every == 0:
-            point = pacgan_scores(generate(G_ema or G, EVAL_SAMPLES, seed), centres, std)
+            point = pacgan_scores(generate(scored, EVAL_SAMPLES, seed), centres, std)
             trace.append({"step": iteration, **point._asdict()})
             if log:
                 log(f"  {model} {dataset} seed {seed}, G step {iteration}: {point.modes} modes, "
                     f"{point.high_quality:.1%} high quality, reverse KL {point.reverse_kl:.3f}")
-    samples = generate(G_ema or G, EVAL_SAMPLES, seed)
+    samples = generate(scored, EVAL_SAMPLES, seed)
     scores = pacgan_scores(samples, centres, std)
     return Run(model, dataset, seed, iterations, scores.modes, scores.high_quality,
                scores.reverse_kl, time.perf_counter() - start, time.process_time() - cpu_start,
